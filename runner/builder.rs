@@ -1,0 +1,307 @@
+//! Building a language tree and running its visible tests, with caches shared
+//! between drills of a scenario so the kit does not rebuild the world each time.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+use tempfile::TempDir;
+
+use crate::catalog::{LanguageSpec, Toolchain};
+use crate::process::{run_captured, Captured};
+
+/// Builds and test runs are bounded so a wedged toolchain cannot hang the kit.
+const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
+const TEST_TIMEOUT: Duration = Duration::from_secs(600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("build failed: {summary}")]
+    Failed { summary: String, output: String },
+    #[error("build did not finish within {0:?}")]
+    TimedOut(Duration),
+    #[error("the build succeeded but left no binary at {0}; check `binary` in scenario.toml")]
+    NoBinary(PathBuf),
+    #[error("cannot run `{program}`: {message}")]
+    Spawn { program: String, message: String },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> BuildError {
+    let context = context.into();
+    move |source| BuildError::Io { context, source }
+}
+
+/// Where the kit keeps what it can rebuild: shared Cargo target directories
+/// and build locks. `DRILL_CACHE` overrides the default.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    pub root: PathBuf,
+}
+
+impl Cache {
+    pub fn from_env() -> Cache {
+        let root = std::env::var_os("DRILL_CACHE")
+            .map(PathBuf::from)
+            .or_else(|| dirs::cache_dir().map(|d| d.join("drillkit")))
+            .unwrap_or_else(|| std::env::temp_dir().join("drillkit-cache"));
+        Cache { root }
+    }
+
+    /// Cargo target directory shared by every build of one scenario.
+    pub fn target_dir(&self, scenario: &str) -> PathBuf {
+        self.root.join("cargo-target").join(scenario)
+    }
+
+    fn lock_path(&self, scenario: &str, lang: &str) -> PathBuf {
+        self.root.join("locks").join(format!("{scenario}-{lang}.lock"))
+    }
+}
+
+/// A built service binary; the binary lives as long as this value.
+#[derive(Debug)]
+pub struct Built {
+    pub binary: PathBuf,
+    pub duration: Duration,
+    _dir: TempDir,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TestRun {
+    pub passed: bool,
+    #[serde(with = "crate::util::duration_ms")]
+    pub duration: Duration,
+    /// The first lines that explain a failure, empty on success.
+    pub summary: String,
+    #[serde(skip)]
+    pub output: String,
+}
+
+/// Placeholder expansion for `build`, `binary` and `test`.
+fn expand(s: &str, bin_dir: &Path, target_dir: &Path) -> String {
+    s.replace("{bin_dir}", &bin_dir.to_string_lossy())
+        .replace("{target_dir}", &target_dir.to_string_lossy())
+}
+
+fn command(
+    spec: &LanguageSpec,
+    argv: &[String],
+    src: &Path,
+    bin_dir: &Path,
+    target_dir: &Path,
+) -> tokio::process::Command {
+    let argv: Vec<String> = argv.iter().map(|a| expand(a, bin_dir, target_dir)).collect();
+    let mut cmd = tokio::process::Command::new(&argv[0]);
+    cmd.args(&argv[1..]).current_dir(src);
+    if spec.toolchain == Toolchain::Cargo {
+        cmd.env("CARGO_TARGET_DIR", target_dir);
+        // Colour codes would end up in summaries and records.
+        cmd.env("CARGO_TERM_COLOR", "never");
+    }
+    cmd
+}
+
+/// Build the tree at `src` (a copy of, or the same shape as, `spec.dir`).
+pub async fn build(
+    spec: &LanguageSpec,
+    scenario: &str,
+    src: &Path,
+    cache: &Cache,
+) -> Result<Built, BuildError> {
+    let out = tempfile::Builder::new()
+        .prefix("drill-bin-")
+        .tempdir()
+        .map_err(io("creating a directory for the binary"))?;
+    let bin_dir = out.path().join("build");
+    fs::create_dir_all(&bin_dir).map_err(io("creating the build output directory"))?;
+    let target_dir = cache.target_dir(scenario);
+    fs::create_dir_all(&target_dir).map_err(io(format!("creating {}", target_dir.display())))?;
+    let lock_path = cache.lock_path(scenario, &spec.lang);
+    fs::create_dir_all(lock_path.parent().expect("lock path has a parent"))
+        .map_err(io("creating the lock directory"))?;
+    let lock = File::create(&lock_path).map_err(io(format!("opening {}", lock_path.display())))?;
+    // Builds sharing a target directory overwrite each other's binary; hold the
+    // lock from build to copy so each caller gets its own.
+    let lock = tokio::task::spawn_blocking(move || lock.lock().map(|_| lock))
+        .await
+        .expect("lock task")
+        .map_err(io(format!("locking {}", lock_path.display())))?;
+    let cmd = command(spec, &spec.build, src, &bin_dir, &target_dir);
+    let cap = run(cmd, &spec.build[0], BUILD_TIMEOUT).await?;
+    if cap.timed_out {
+        return Err(BuildError::TimedOut(BUILD_TIMEOUT));
+    }
+    if !cap.success() {
+        let output = format!("{}{}", cap.stdout, cap.stderr);
+        return Err(BuildError::Failed {
+            summary: first_error(&output),
+            output,
+        });
+    }
+    let produced = PathBuf::from(expand(&spec.binary, &bin_dir, &target_dir));
+    if !produced.is_file() {
+        return Err(BuildError::NoBinary(produced));
+    }
+    let name = produced.file_name().expect("binary has a file name");
+    let binary = out.path().join(name);
+    fs::copy(&produced, &binary).map_err(io(format!("copying {}", produced.display())))?;
+    drop(lock);
+    Ok(Built {
+        binary,
+        duration: cap.duration,
+        _dir: out,
+    })
+}
+
+/// Run the visible tests of the tree at `src`.
+pub async fn run_tests(
+    spec: &LanguageSpec,
+    scenario: &str,
+    src: &Path,
+    cache: &Cache,
+) -> Result<TestRun, BuildError> {
+    let target_dir = cache.target_dir(scenario);
+    fs::create_dir_all(&target_dir).map_err(io(format!("creating {}", target_dir.display())))?;
+    let cmd = command(spec, &spec.test, src, &target_dir, &target_dir);
+    let cap = run(cmd, &spec.test[0], TEST_TIMEOUT).await?;
+    let output = format!("{}{}", cap.stdout, cap.stderr);
+    let passed = cap.success() && !cap.timed_out;
+    Ok(TestRun {
+        passed,
+        duration: cap.duration,
+        summary: if passed {
+            String::new()
+        } else if cap.timed_out {
+            format!("tests did not finish within {TEST_TIMEOUT:?}")
+        } else {
+            first_failure(&output)
+        },
+        output,
+    })
+}
+
+async fn run(
+    cmd: tokio::process::Command,
+    program: &str,
+    timeout: Duration,
+) -> Result<Captured, BuildError> {
+    run_captured(cmd, timeout)
+        .await
+        .map_err(|e| BuildError::Spawn {
+            program: program.to_string(),
+            message: e.to_string(),
+        })
+}
+
+/// The first compiler error, as one line: what an engineer reads first.
+pub fn first_error(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        // rustc: `error[E0308]: mismatched types` then ` --> src/x.rs:3:5`
+        if l.starts_with("error") && !l.starts_with("error: could not compile") {
+            let at = lines[i + 1..]
+                .iter()
+                .take(3)
+                .find_map(|n| n.trim_start().strip_prefix("--> "))
+                .map(|loc| format!(" at {loc}"))
+                .unwrap_or_default();
+            return format!("{}{at}", l.trim());
+        }
+        // go: `./main.go:3:5: undefined: x`
+        if is_go_location(l) {
+            return l.trim().to_string();
+        }
+    }
+    lines
+        .iter()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.trim().to_string())
+        .unwrap_or_else(|| "no output".into())
+}
+
+fn is_go_location(l: &str) -> bool {
+    let l = l.trim_start_matches("./");
+    let mut parts = l.splitn(4, ':');
+    matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (Some(f), Some(line), Some(_)) if f.ends_with(".go") && line.parse::<u32>().is_ok()
+    )
+}
+
+/// The failing tests, as one line.
+pub fn first_failure(output: &str) -> String {
+    let mut failed: Vec<String> = Vec::new();
+    for l in output.lines() {
+        let t = l.trim();
+        // go: `--- FAIL: TestX (0.00s)`; cargo: `test x ... FAILED`
+        if let Some(rest) = t.strip_prefix("--- FAIL: ") {
+            failed.push(rest.split_whitespace().next().unwrap_or(rest).to_string());
+        } else if t.starts_with("test ") && t.ends_with("... FAILED") {
+            failed.push(t[5..t.len() - 10].trim().to_string());
+        }
+    }
+    if failed.is_empty() {
+        return format!("tests failed: {}", first_error(output));
+    }
+    failed.dedup();
+    let n = failed.len();
+    let shown: Vec<String> = failed.into_iter().take(3).collect();
+    format!(
+        "{n} visible test(s) failed: {}{}",
+        shown.join(", "),
+        if n > 3 { ", …" } else { "" }
+    )
+}
+
+/// Copy a source tree, leaving out build output and version control.
+pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == "target" || name == ".git" {
+            continue;
+        }
+        let ty = entry.file_type()?;
+        let dest = to.join(&name);
+        if ty.is_dir() {
+            copy_tree(&entry.path(), &dest)?;
+        } else if ty.is_file() {
+            fs::copy(entry.path(), &dest)?;
+        } else if ty.is_symlink() {
+            let target = fs::read_link(entry.path())?;
+            std::os::unix::fs::symlink(target, &dest)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_error_finds_rust_and_go_errors() {
+        let rust = "   Compiling ledger v0.1.0\nerror[E0425]: cannot find value `x` in this scope\n  --> src/provider.rs:10:5\n   |\nerror: could not compile `ledger`\n";
+        assert_eq!(
+            first_error(rust),
+            "error[E0425]: cannot find value `x` in this scope at src/provider.rs:10:5"
+        );
+        let go = "# ledger/internal/provider\ninternal/provider/client.go:12:2: undefined: x\n";
+        assert_eq!(first_error(go), "internal/provider/client.go:12:2: undefined: x");
+    }
+
+    #[test]
+    fn first_failure_lists_failed_tests() {
+        let go = "--- FAIL: TestA (0.00s)\n--- FAIL: TestB (0.01s)\nFAIL\n";
+        assert_eq!(first_failure(go), "2 visible test(s) failed: TestA, TestB");
+        let rust = "test store_works ... ok\ntest replay ... FAILED\n";
+        assert_eq!(first_failure(rust), "1 visible test(s) failed: replay");
+    }
+}

@@ -1,0 +1,3 @@
+//! The `drill` binary. Everything lives in the library; see `runner/cli.rs`.
+
+fn main() {}

@@ -1,0 +1,63 @@
+//! The bug classes a drill may name. `docs/taxonomy.md` explains each one and
+//! where it comes from; a test keeps the two lists identical.
+
+pub struct BugClass {
+    pub id: &'static str,
+    pub name: &'static str,
+    /// Exists in only one of the languages (kept out of paired comparisons).
+    pub language_specific: bool,
+}
+
+pub const CLASSES: &[BugClass] = &[
+    c("retry-idempotency", "Retry without idempotency (duplicate side effect)"),
+    c("lost-update", "Lost update: read-modify-write outside a transaction or lock"),
+    c("missing-timeout", "Missing or misapplied timeout / deadline"),
+    c("deadline-propagation", "Deadline or cancellation not propagated to downstream work"),
+    c("check-then-act", "Check-then-act race (e.g. deduplication across concurrent requests)"),
+    c("auth-bypass", "Authentication or signature check that accepts forged or replayed input"),
+    c("ack-before-process", "Acknowledging work before it is done (loss on crash)"),
+    c("retry-storm", "Retries without backoff or jitter (load amplification)"),
+    c("task-leak", "Goroutine / task leak"),
+    c("blocked-sender", "Orphaned sender blocked after its receiver gave up"),
+    c("lock-across-io", "Lock held across I/O or an await (latency convoy)"),
+    c("unbounded-buffer", "Unbounded queue or buffering (memory blow-up under load)"),
+    c("shutdown-loss", "Graceful shutdown that drops or duplicates in-flight work"),
+    c("crash-on-input", "Panic or crash on malformed input"),
+    c("resource-leak", "Connection, body or file-descriptor leak"),
+    c("deadlock", "Deadlock (double lock, lock-order inversion)"),
+    c("error-handling", "Error swallowed or mishandled on a rarely taken path"),
+];
+
+const fn c(id: &'static str, name: &'static str) -> BugClass {
+    BugClass {
+        id,
+        name,
+        language_specific: false,
+    }
+}
+
+pub fn find(id: &str) -> Option<&'static BugClass> {
+    CLASSES.iter().find(|c| c.id == id)
+}
+
+pub fn ids() -> impl Iterator<Item = &'static str> {
+    CLASSES.iter().map(|c| c.id)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn taxonomy_doc_lists_exactly_the_known_classes() {
+        let doc = include_str!("../docs/taxonomy.md");
+        let table = doc.split("## Catalog coverage").next().unwrap_or(doc);
+        let mut in_doc: Vec<&str> = table
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split('`').next())
+            .collect();
+        let mut known: Vec<&str> = super::ids().collect();
+        in_doc.sort_unstable();
+        known.sort_unstable();
+        assert_eq!(in_doc, known);
+    }
+}

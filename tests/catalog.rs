@@ -1,0 +1,222 @@
+//! `drill list` and `drill verify` on the kit's catalog and on broken copies of it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn drill() -> Command {
+    let mut c = Command::cargo_bin("drill").expect("drill binary");
+    c.env_remove("DRILL_CATALOG");
+    c
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() == "target" {
+            continue;
+        }
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// A copy of the kit's catalog that a test may break.
+fn catalog_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("scenarios"), &dir.path().join("scenarios"));
+    copy_dir(&repo().join("drills"), &dir.path().join("drills"));
+    dir
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{} does not contain {from:?}", path.display());
+    fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn list_json_describes_every_drill() {
+    let out = drill().args(["list", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let items: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(items.len() >= 3, "{items:?}");
+    let ids: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+    for id in [
+        "billing-ledger/retry-double-charge",
+        "billing-ledger/lost-update",
+        "billing-ledger/stalled-provider",
+    ] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+    for i in &items {
+        assert_eq!(i["scenario"], "billing-ledger");
+        assert!(i["title"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(i["class"].as_str().is_some());
+        let d = i["difficulty"].as_u64().unwrap();
+        assert!((1..=5).contains(&d));
+        assert_eq!(i["languages"], serde_json::json!(["go", "rust"]));
+    }
+}
+
+#[test]
+fn list_prints_a_table() {
+    let out = drill().arg("list").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("billing-ledger/lost-update"), "{text}");
+    assert!(text.contains("lost-update"));
+    assert!(text.contains("3 drill(s)") || text.contains("drill(s) in"), "{text}");
+}
+
+#[test]
+fn malformed_toml_names_the_file() {
+    let cat = catalog_copy();
+    let f = cat.path().join("drills/billing-ledger/lost-update/drill.toml");
+    edit(&f, "difficulty = 3", "difficulty = = 3");
+    let out = drill().arg("--catalog").arg(cat.path()).arg("list").output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr_of(&out);
+    assert!(err.contains("lost-update/drill.toml"), "{err}");
+    assert!(err.contains("malformed"), "{err}");
+}
+
+#[test]
+fn unknown_class_lists_the_known_ones() {
+    let cat = catalog_copy();
+    let f = cat.path().join("drills/billing-ledger/lost-update/drill.toml");
+    edit(&f, "class = \"lost-update\"", "class = \"race-ish\"");
+    let out = drill().arg("--catalog").arg(cat.path()).arg("list").output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr_of(&out);
+    assert!(err.contains("unknown bug class `race-ish`"), "{err}");
+    assert!(err.contains("retry-idempotency"), "{err}");
+    assert!(err.contains("docs/taxonomy.md"), "{err}");
+}
+
+#[test]
+fn unknown_check_names_what_the_scenario_has() {
+    let cat = catalog_copy();
+    let f = cat.path().join("drills/billing-ledger/lost-update/drill.toml");
+    edit(&f, "checks = [\"concurrent_charges_add_up\"]", "checks = [\"no_such_check\"]");
+    let out = drill().arg("--catalog").arg(cat.path()).arg("list").output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr_of(&out);
+    assert!(err.contains("no acceptance check `no_such_check`"), "{err}");
+    assert!(err.contains("concurrent_charges_add_up"), "{err}");
+}
+
+#[test]
+fn a_patch_touching_a_test_file_is_rejected() {
+    let cat = catalog_copy();
+    let f = cat.path().join("drills/billing-ledger/stalled-provider/go.patch");
+    let text = fs::read_to_string(&f).unwrap();
+    let path = text
+        .lines()
+        .find_map(|l| l.strip_prefix("+++ b/"))
+        .unwrap()
+        .to_string();
+    let test_path = path.replace(".go", "_test.go");
+    fs::write(&f, text.replace(&path, &test_path)).unwrap();
+    let out = drill().arg("--catalog").arg(cat.path()).arg("list").output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr_of(&out);
+    assert!(err.contains("stalled-provider/go.patch"), "{err}");
+    assert!(err.contains("test, fixture or build-config file"), "{err}");
+}
+
+#[test]
+fn verify_unknown_drill_suggests_the_closest() {
+    let out = drill()
+        .args(["verify", "billing-ledger/lost-updat"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(err.contains("did you mean `billing-ledger/lost-update`"), "{err}");
+}
+
+#[test]
+fn verify_without_go_on_path_says_so() {
+    let cat = catalog_copy();
+    // A PATH with cargo but not go: the toolchain check runs before any work.
+    let cargo = which("cargo");
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&cargo, bin.path().join("cargo")).unwrap();
+    let out = drill()
+        .arg("--catalog")
+        .arg(cat.path())
+        .args(["verify", "--runs", "1"])
+        .env("PATH", bin.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("`go` was not found on PATH"), "{err}");
+}
+
+#[test]
+fn verify_reports_the_hunk_of_a_patch_that_does_not_apply() {
+    let cat = catalog_copy();
+    let drill_dir = cat.path().join("drills/billing-ledger/stalled-provider");
+    // Go only, so the test builds one language.
+    edit(
+        &drill_dir.join("drill.toml"),
+        "checks = [",
+        "languages = [\"go\"]\nchecks = [",
+    );
+    // Change a context line of the first hunk so it no longer matches the clean tree.
+    let p = drill_dir.join("go.patch");
+    let text = fs::read_to_string(&p).unwrap();
+    let context = text
+        .lines()
+        .skip_while(|l| !l.starts_with("@@"))
+        .find(|l| l.starts_with(' ') && l.trim().len() > 3)
+        .unwrap()
+        .to_string();
+    fs::write(&p, text.replacen(&context, &format!("{context} // drifted"), 1)).unwrap();
+    let out = drill()
+        .arg("--catalog")
+        .arg(cat.path())
+        .args(["verify", "stalled-provider", "--runs", "1", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let job = report["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["drill"] == "billing-ledger/stalled-provider")
+        .unwrap();
+    assert_eq!(job["status"], "failed");
+    let step = &job["steps"][0];
+    assert_eq!(step["name"], "patch applies");
+    let detail = step["detail"].as_str().unwrap();
+    assert!(detail.contains("hunk #1 of"), "{detail}");
+    assert!(detail.contains("go.patch"), "{detail}");
+}
+
+fn which(program: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join(program))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| panic!("{program} not on PATH"))
+}
