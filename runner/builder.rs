@@ -59,7 +59,9 @@ impl Cache {
     }
 
     fn lock_path(&self, scenario: &str, lang: &str) -> PathBuf {
-        self.root.join("locks").join(format!("{scenario}-{lang}.lock"))
+        self.root
+            .join("locks")
+            .join(format!("{scenario}-{lang}.lock"))
     }
 }
 
@@ -95,7 +97,10 @@ fn command(
     bin_dir: &Path,
     target_dir: &Path,
 ) -> tokio::process::Command {
-    let argv: Vec<String> = argv.iter().map(|a| expand(a, bin_dir, target_dir)).collect();
+    let argv: Vec<String> = argv
+        .iter()
+        .map(|a| expand(a, bin_dir, target_dir))
+        .collect();
     let mut cmd = tokio::process::Command::new(&argv[0]);
     cmd.args(&argv[1..]).current_dir(src);
     if spec.toolchain == Toolchain::Cargo {
@@ -294,7 +299,10 @@ mod tests {
             "error[E0425]: cannot find value `x` in this scope at src/provider.rs:10:5"
         );
         let go = "# ledger/internal/provider\ninternal/provider/client.go:12:2: undefined: x\n";
-        assert_eq!(first_error(go), "internal/provider/client.go:12:2: undefined: x");
+        assert_eq!(
+            first_error(go),
+            "internal/provider/client.go:12:2: undefined: x"
+        );
     }
 
     #[test]

@@ -201,12 +201,10 @@ pub fn default_root() -> PathBuf {
 
 impl Catalog {
     pub fn load(root: &Path) -> Result<Catalog, CatalogError> {
-        let root = root
-            .canonicalize()
-            .map_err(|source| CatalogError::Io {
-                path: root.to_path_buf(),
-                source,
-            })?;
+        let root = root.canonicalize().map_err(|source| CatalogError::Io {
+            path: root.to_path_buf(),
+            source,
+        })?;
         let scen_root = root.join("scenarios");
         if !scen_root.is_dir() {
             return Err(CatalogError::invalid(
@@ -265,7 +263,12 @@ impl Catalog {
         let suggestion = self
             .drills
             .iter()
-            .map(|d| (strsim::levenshtein(id, &d.id).min(strsim::levenshtein(id, &d.bug) + 1), &d.id))
+            .map(|d| {
+                (
+                    strsim::levenshtein(id, &d.id).min(strsim::levenshtein(id, &d.bug) + 1),
+                    &d.id,
+                )
+            })
             .min()
             .filter(|(dist, _)| *dist <= id.len().max(4) / 2 + 2)
             .map(|(_, id)| id.clone());
@@ -319,13 +322,21 @@ fn load_scenario(dir: &Path, file: &Path) -> Result<Scenario, CatalogError> {
         if l.build.is_empty() || l.test.is_empty() {
             return Err(CatalogError::invalid(
                 file,
-                format!("{} and {} must be non-empty commands", field("build"), field("test")),
+                format!(
+                    "{} and {} must be non-empty commands",
+                    field("build"),
+                    field("test")
+                ),
             ));
         }
         if parse_version(&l.min_version).is_none() {
             return Err(CatalogError::invalid(
                 file,
-                format!("{}: `{}` is not a version like 1.22", field("min_version"), l.min_version),
+                format!(
+                    "{}: `{}` is not a version like 1.22",
+                    field("min_version"),
+                    l.min_version
+                ),
             ));
         }
         let globs = |patterns: &[String], f: &str| -> Result<GlobSet, CatalogError> {
@@ -390,7 +401,10 @@ fn load_drill(scenario: &Scenario, dir: &Path, file: &Path) -> Result<Drill, Cat
     if !(1..=5).contains(&d.difficulty) {
         return Err(CatalogError::invalid(
             file,
-            format!("difficulty: {} is out of range; use 1 (warm-up) to 5 (expert)", d.difficulty),
+            format!(
+                "difficulty: {} is out of range; use 1 (warm-up) to 5 (expert)",
+                d.difficulty
+            ),
         ));
     }
     if d.checks.is_empty() {
@@ -418,7 +432,10 @@ fn load_drill(scenario: &Scenario, dir: &Path, file: &Path) -> Result<Drill, Cat
         ));
     }
     if d.ticket.body.trim().is_empty() {
-        return Err(CatalogError::invalid(file, "ticket.body: the incident ticket is empty"));
+        return Err(CatalogError::invalid(
+            file,
+            "ticket.body: the incident ticket is empty",
+        ));
     }
     let languages = d
         .languages
@@ -438,7 +455,10 @@ fn load_drill(scenario: &Scenario, dir: &Path, file: &Path) -> Result<Drill, Cat
         if !ppath.exists() {
             return Err(CatalogError::invalid(
                 &ppath,
-                format!("missing: drill needs a patch for `{lang}` (a `git diff` against {})", spec.dir.display()),
+                format!(
+                    "missing: drill needs a patch for `{lang}` (a `git diff` against {})",
+                    spec.dir.display()
+                ),
             ));
         }
         let patch = Patch::load(&ppath)?;

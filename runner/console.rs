@@ -27,9 +27,11 @@ impl Progress {
         if std::io::stderr().is_terminal() {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}")
-                    .expect("static template")
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}",
+                )
+                .expect("static template")
+                .progress_chars("=> "),
             );
             bar.enable_steady_tick(Duration::from_millis(120));
             Progress {
@@ -141,14 +143,20 @@ pub fn verify_summary(report: &Report) -> String {
                 .unwrap_or_else(|| "-".into())
         };
         rows.push(vec![
-            j.drill.clone().unwrap_or_else(|| format!("{} (clean)", j.scenario)),
+            j.drill
+                .clone()
+                .unwrap_or_else(|| format!("{} (clean)", j.scenario)),
             j.lang.clone(),
             j.patch
                 .map(|p| format!("+{} -{} ({}h)", p.added, p.removed, p.hunks))
                 .unwrap_or_else(|| "-".into()),
             step("build"),
             step("visible tests"),
-            if j.drill.is_some() { step("named checks") } else { step("acceptance") },
+            if j.drill.is_some() {
+                step("named checks")
+            } else {
+                step("acceptance")
+            },
             human_duration(j.duration),
             match j.status {
                 Status::Ok => "ok".into(),
@@ -162,12 +170,11 @@ pub fn verify_summary(report: &Report) -> String {
         .jobs
         .iter()
         .filter_map(|j| j.problem().map(|p| format!("  {}: {p}", j.label())))
-        .chain(
-            report
-                .pairing
-                .iter()
-                .filter_map(|p| p.warning.as_ref().map(|w| format!("  {}: pairing: {w}", p.drill))),
-        )
+        .chain(report.pairing.iter().filter_map(|p| {
+            p.warning
+                .as_ref()
+                .map(|w| format!("  {}: pairing: {w}", p.drill))
+        }))
         .collect();
     if !problems.is_empty() {
         out.push_str("\nproblems:\n");
@@ -176,7 +183,11 @@ pub fn verify_summary(report: &Report) -> String {
             out.push('\n');
         }
     }
-    let ok = report.jobs.iter().filter(|j| j.status == Status::Ok).count();
+    let ok = report
+        .jobs
+        .iter()
+        .filter(|j| j.status == Status::Ok)
+        .count();
     out.push_str(&format!(
         "\n{} of {} verified ({} run(s) each) in {}\n",
         ok,
@@ -197,6 +208,9 @@ mod tests {
             vec!["id".into(), "class".into()],
             vec!["a/long-name".into(), "x".into()],
         ]);
-        assert_eq!(t, "id           class\n------------------\na/long-name  x\n");
+        assert_eq!(
+            t,
+            "id           class\n------------------\na/long-name  x\n"
+        );
     }
 }

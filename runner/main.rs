@@ -1,3 +1,5 @@
 //! The `drill` binary. Everything lives in the library; see `runner/cli.rs`.
 
-fn main() {}
+fn main() -> std::process::ExitCode {
+    drillkit::cli::main()
+}

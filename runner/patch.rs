@@ -183,10 +183,8 @@ impl Patch {
                 let Some(file) = files.last_mut() else {
                     return Err(err(i + 1, "hunk before any `---`/`+++` header".into()));
                 };
-                let (old_start, old_len, new_start, new_len) =
-                    parse_hunk_header(line).ok_or_else(|| {
-                        err(i + 1, format!("malformed hunk header `{line}`"))
-                    })?;
+                let (old_start, old_len, new_start, new_len) = parse_hunk_header(line)
+                    .ok_or_else(|| err(i + 1, format!("malformed hunk header `{line}`")))?;
                 let mut hunk = Hunk {
                     old_start,
                     new_start,
@@ -209,12 +207,7 @@ impl Patch {
                             i += 1;
                             continue;
                         }
-                        _ => {
-                            return Err(err(
-                                i + 1,
-                                format!("unexpected line in hunk: `{l}`"),
-                            ))
-                        }
+                        _ => return Err(err(i + 1, format!("unexpected line in hunk: `{l}`"))),
                     };
                     match kind {
                         'c' => {
@@ -255,10 +248,16 @@ impl Patch {
                 i += 1;
                 continue;
             }
-            return Err(err(i + 1, format!("unexpected line outside a hunk: `{line}`")));
+            return Err(err(
+                i + 1,
+                format!("unexpected line outside a hunk: `{line}`"),
+            ));
         }
         if files.is_empty() || files.iter().all(|f| f.hunks.is_empty()) {
-            return Err(err(1, "the patch changes nothing (no file with a hunk)".into()));
+            return Err(err(
+                1,
+                "the patch changes nothing (no file with a hunk)".into(),
+            ));
         }
         Ok(Patch {
             origin: origin.to_path_buf(),
@@ -299,7 +298,7 @@ impl Patch {
                     let mut new_line = h.new_start;
                     let mut pending_deletion = false;
                     // A deletion with nothing added in its place touches the lines either side.
-                    let mut flush = |lines: &mut Vec<usize>, new_line: usize| {
+                    let flush = |lines: &mut Vec<usize>, new_line: usize| {
                         if new_line > 1 {
                             lines.push(new_line - 1);
                         }
@@ -523,7 +522,8 @@ fn parse_hunk_header(line: &str) -> Option<(usize, usize, usize, usize)> {
 mod tests {
     use super::*;
 
-    const CLEAN: &str = "package main\n\nfunc a() {\n\tx := 1\n\ty := 2\n\treturn\n}\n\nfunc b() {\n\tz := 3\n}\n";
+    const CLEAN: &str =
+        "package main\n\nfunc a() {\n\tx := 1\n\ty := 2\n\treturn\n}\n\nfunc b() {\n\tz := 3\n}\n";
 
     const PATCH: &str = "diff --git a/main.go b/main.go\nindex 111..222 100644\n--- a/main.go\n+++ b/main.go\n@@ -3,4 +3,4 @@ package main\n func a() {\n-\tx := 1\n+\tx := 10\n \ty := 2\n \treturn\n@@ -9,3 +9,2 @@ func a() {\n func b() {\n-\tz := 3\n }\n";
 
@@ -542,7 +542,10 @@ mod tests {
         assert!(bugged.contains("x := 10"));
         assert!(!bugged.contains("z := 3"));
         patch.revert_in_dir(dir.path()).unwrap();
-        assert_eq!(fs::read_to_string(dir.path().join("main.go")).unwrap(), CLEAN);
+        assert_eq!(
+            fs::read_to_string(dir.path().join("main.go")).unwrap(),
+            CLEAN
+        );
     }
 
     #[test]
@@ -562,7 +565,10 @@ mod tests {
         let dir = tree(&changed);
         let e = patch.apply_to_dir(dir.path()).unwrap_err().to_string();
         assert!(e.contains("hunk #2 of main.go"), "{e}");
-        assert_eq!(fs::read_to_string(dir.path().join("main.go")).unwrap(), changed);
+        assert_eq!(
+            fs::read_to_string(dir.path().join("main.go")).unwrap(),
+            changed
+        );
     }
 
     #[test]
@@ -583,8 +589,11 @@ mod tests {
 
     #[test]
     fn rejects_new_files_and_renames() {
-        let p = "diff --git a/x b/x\nnew file mode 100644\n--- /dev/null\n+++ b/x\n@@ -0,0 +1 @@\n+a\n";
-        let e = Patch::parse(p, Path::new("go.patch")).unwrap_err().to_string();
+        let p =
+            "diff --git a/x b/x\nnew file mode 100644\n--- /dev/null\n+++ b/x\n@@ -0,0 +1 @@\n+a\n";
+        let e = Patch::parse(p, Path::new("go.patch"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("go.patch: line 2"), "{e}");
         let p = "--- a/x\n+++ b/y\n@@ -1 +1 @@\n-a\n+b\n";
         assert!(Patch::parse(p, Path::new("p")).is_err());

@@ -9,23 +9,62 @@ pub struct BugClass {
 }
 
 pub const CLASSES: &[BugClass] = &[
-    c("retry-idempotency", "Retry without idempotency (duplicate side effect)"),
-    c("lost-update", "Lost update: read-modify-write outside a transaction or lock"),
-    c("missing-timeout", "Missing or misapplied timeout / deadline"),
-    c("deadline-propagation", "Deadline or cancellation not propagated to downstream work"),
-    c("check-then-act", "Check-then-act race (e.g. deduplication across concurrent requests)"),
-    c("auth-bypass", "Authentication or signature check that accepts forged or replayed input"),
-    c("ack-before-process", "Acknowledging work before it is done (loss on crash)"),
-    c("retry-storm", "Retries without backoff or jitter (load amplification)"),
+    c(
+        "retry-idempotency",
+        "Retry without idempotency (duplicate side effect)",
+    ),
+    c(
+        "lost-update",
+        "Lost update: read-modify-write outside a transaction or lock",
+    ),
+    c(
+        "missing-timeout",
+        "Missing or misapplied timeout / deadline",
+    ),
+    c(
+        "deadline-propagation",
+        "Deadline or cancellation not propagated to downstream work",
+    ),
+    c(
+        "check-then-act",
+        "Check-then-act race (e.g. deduplication across concurrent requests)",
+    ),
+    c(
+        "auth-bypass",
+        "Authentication or signature check that accepts forged or replayed input",
+    ),
+    c(
+        "ack-before-process",
+        "Acknowledging work before it is done (loss on crash)",
+    ),
+    c(
+        "retry-storm",
+        "Retries without backoff or jitter (load amplification)",
+    ),
     c("task-leak", "Goroutine / task leak"),
-    c("blocked-sender", "Orphaned sender blocked after its receiver gave up"),
-    c("lock-across-io", "Lock held across I/O or an await (latency convoy)"),
-    c("unbounded-buffer", "Unbounded queue or buffering (memory blow-up under load)"),
-    c("shutdown-loss", "Graceful shutdown that drops or duplicates in-flight work"),
+    c(
+        "blocked-sender",
+        "Orphaned sender blocked after its receiver gave up",
+    ),
+    c(
+        "lock-across-io",
+        "Lock held across I/O or an await (latency convoy)",
+    ),
+    c(
+        "unbounded-buffer",
+        "Unbounded queue or buffering (memory blow-up under load)",
+    ),
+    c(
+        "shutdown-loss",
+        "Graceful shutdown that drops or duplicates in-flight work",
+    ),
     c("crash-on-input", "Panic or crash on malformed input"),
     c("resource-leak", "Connection, body or file-descriptor leak"),
     c("deadlock", "Deadlock (double lock, lock-order inversion)"),
-    c("error-handling", "Error swallowed or mishandled on a rarely taken path"),
+    c(
+        "error-handling",
+        "Error swallowed or mishandled on a rarely taken path",
+    ),
 ];
 
 const fn c(id: &'static str, name: &'static str) -> BugClass {

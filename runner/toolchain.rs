@@ -21,7 +21,10 @@ pub enum ToolchainError {
         needed: String,
     },
     #[error("could not understand `{program}`'s version output: {output}")]
-    Unparsable { program: &'static str, output: String },
+    Unparsable {
+        program: &'static str,
+        output: String,
+    },
 }
 
 /// The versions a result was measured with.
@@ -35,7 +38,11 @@ pub struct ToolchainVersion {
 pub fn installed(tc: Toolchain) -> Result<ToolchainVersion, ToolchainError> {
     let program = tc.program();
     let out = Command::new(program)
-        .arg(if tc == Toolchain::Go { "version" } else { "--version" })
+        .arg(if tc == Toolchain::Go {
+            "version"
+        } else {
+            "--version"
+        })
         .output()
         .map_err(|_| ToolchainError::Missing {
             program,

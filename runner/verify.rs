@@ -191,7 +191,16 @@ pub async fn verify(
     // Drills before clean trees would be fine too; clean first makes the
     // "is the scenario itself healthy" answer arrive early.
     for (s, spec) in &clean {
-        tasks.push(run_job(catalog, s, spec, None, opts, cache, progress, sem.clone()));
+        tasks.push(run_job(
+            catalog,
+            s,
+            spec,
+            None,
+            opts,
+            cache,
+            progress,
+            sem.clone(),
+        ));
     }
     let mut drill_tasks = Vec::new();
     for d in drills {
@@ -210,10 +219,8 @@ pub async fn verify(
             ));
         }
     }
-    let (mut jobs, drill_jobs) = tokio::join!(
-        futures_join_all(tasks),
-        futures_join_all(drill_tasks)
-    );
+    let (mut jobs, drill_jobs) =
+        tokio::join!(futures_join_all(tasks), futures_join_all(drill_tasks));
     jobs.extend(drill_jobs);
     progress.finish();
     let pairing = drills.iter().map(|d| pairing(d)).collect();
@@ -247,7 +254,9 @@ async fn futures_join_all<F: std::future::Future>(fs: Vec<F>) -> Vec<F::Output> 
         }
     })
     .await;
-    out.into_iter().map(|o| o.expect("every future completed")).collect()
+    out.into_iter()
+        .map(|o| o.expect("every future completed"))
+        .collect()
 }
 
 fn pairing(d: &Drill) -> Pairing {
@@ -330,10 +339,17 @@ async fn run_steps(
     };
     let src = tree.path().join(&spec.lang);
     if let Err(e) = builder::copy_tree(&spec.dir, &src) {
-        return log.push("prepare", Status::Error, format!("copying {}: {e}", spec.dir.display()), t);
+        return log.push(
+            "prepare",
+            Status::Error,
+            format!("copying {}: {e}", spec.dir.display()),
+            t,
+        );
     }
     if let Some(d) = drill {
-        let patch = d.patch(&spec.lang).expect("catalog loads a patch per language");
+        let patch = d
+            .patch(&spec.lang)
+            .expect("catalog loads a patch per language");
         let t = Instant::now();
         if let Err(e) = patch.apply_to_dir(&src) {
             return log.push("patch applies", Status::Failed, e.to_string(), t);
@@ -348,21 +364,36 @@ async fn run_steps(
     let t = Instant::now();
     let built = match builder::build(spec, &scenario.name, &src, cache).await {
         Ok(b) => {
-            log.push("build", Status::Ok, crate::util::human_duration(b.duration), t);
+            log.push(
+                "build",
+                Status::Ok,
+                crate::util::human_duration(b.duration),
+                t,
+            );
             b
         }
         Err(e) => return log.push("build", Status::Failed, e.to_string(), t),
     };
     let t = Instant::now();
     match builder::run_tests(spec, &scenario.name, &src, cache).await {
-        Ok(r) if r.passed => log.push("visible tests pass", Status::Ok, crate::util::human_duration(r.duration), t),
+        Ok(r) if r.passed => log.push(
+            "visible tests pass",
+            Status::Ok,
+            crate::util::human_duration(r.duration),
+            t,
+        ),
         Ok(r) => {
             let what = if drill.is_some() {
                 "the bug must slip past the visible tests, but "
             } else {
                 ""
             };
-            log.push("visible tests pass", Status::Failed, format!("{what}{}", r.summary), t)
+            log.push(
+                "visible tests pass",
+                Status::Failed,
+                format!("{what}{}", r.summary),
+                t,
+            )
         }
         Err(e) => log.push("visible tests pass", Status::Error, e.to_string(), t),
     }
@@ -384,7 +415,8 @@ async fn run_steps(
             seed: opts.seed,
             work_root: None,
         };
-        let results = harness::run_suite(&scenario.suite, names.as_deref(), &built.binary, &ropts).await;
+        let results =
+            harness::run_suite(&scenario.suite, names.as_deref(), &built.binary, &ropts).await;
         for r in results {
             match (&r.outcome, drill.is_some()) {
                 (Outcome::Error { reason }, _) => {
@@ -410,10 +442,22 @@ async fn run_steps(
         };
         log.push(&step_name, Status::Failed, format!("{p}{more}"), t);
     } else if let Some(p) = infra.first() {
-        log.push(&step_name, Status::Error, format!("could not judge: {p}"), t);
+        log.push(
+            &step_name,
+            Status::Error,
+            format!("could not judge: {p}"),
+            t,
+        );
     } else {
-        let checks = names.map(|n| n.len()).unwrap_or_else(|| scenario.suite.check_names().len());
-        log.push(&step_name, Status::Ok, format!("{checks} check(s) × {} run(s)", opts.runs), t);
+        let checks = names
+            .map(|n| n.len())
+            .unwrap_or_else(|| scenario.suite.check_names().len());
+        log.push(
+            &step_name,
+            Status::Ok,
+            format!("{checks} check(s) × {} run(s)", opts.runs),
+            t,
+        );
     }
 }
 
@@ -427,7 +471,9 @@ fn revert_restores(patch: &crate::patch::Patch, bugged: &Path, clean: &Path) -> 
         let a = std::fs::read(copy.join(p)).map_err(|e| format!("{p}: {e}"))?;
         let b = std::fs::read(clean.join(p)).map_err(|e| format!("{p}: {e}"))?;
         if a != b {
-            return Err(format!("{p} differs from the clean tree after reverting the patch"));
+            return Err(format!(
+                "{p} differs from the clean tree after reverting the patch"
+            ));
         }
     }
     Ok(())

@@ -41,7 +41,11 @@ fn catalog_copy() -> tempfile::TempDir {
 
 fn edit(path: &Path, from: &str, to: &str) {
     let text = fs::read_to_string(path).unwrap();
-    assert!(text.contains(from), "{} does not contain {from:?}", path.display());
+    assert!(
+        text.contains(from),
+        "{} does not contain {from:?}",
+        path.display()
+    );
     fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
@@ -80,15 +84,25 @@ fn list_prints_a_table() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("billing-ledger/lost-update"), "{text}");
     assert!(text.contains("lost-update"));
-    assert!(text.contains("3 drill(s)") || text.contains("drill(s) in"), "{text}");
+    assert!(
+        text.contains("3 drill(s)") || text.contains("drill(s) in"),
+        "{text}"
+    );
 }
 
 #[test]
 fn malformed_toml_names_the_file() {
     let cat = catalog_copy();
-    let f = cat.path().join("drills/billing-ledger/lost-update/drill.toml");
+    let f = cat
+        .path()
+        .join("drills/billing-ledger/lost-update/drill.toml");
     edit(&f, "difficulty = 3", "difficulty = = 3");
-    let out = drill().arg("--catalog").arg(cat.path()).arg("list").output().unwrap();
+    let out = drill()
+        .arg("--catalog")
+        .arg(cat.path())
+        .arg("list")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = stderr_of(&out);
     assert!(err.contains("lost-update/drill.toml"), "{err}");
@@ -98,9 +112,16 @@ fn malformed_toml_names_the_file() {
 #[test]
 fn unknown_class_lists_the_known_ones() {
     let cat = catalog_copy();
-    let f = cat.path().join("drills/billing-ledger/lost-update/drill.toml");
+    let f = cat
+        .path()
+        .join("drills/billing-ledger/lost-update/drill.toml");
     edit(&f, "class = \"lost-update\"", "class = \"race-ish\"");
-    let out = drill().arg("--catalog").arg(cat.path()).arg("list").output().unwrap();
+    let out = drill()
+        .arg("--catalog")
+        .arg(cat.path())
+        .arg("list")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = stderr_of(&out);
     assert!(err.contains("unknown bug class `race-ish`"), "{err}");
@@ -111,9 +132,20 @@ fn unknown_class_lists_the_known_ones() {
 #[test]
 fn unknown_check_names_what_the_scenario_has() {
     let cat = catalog_copy();
-    let f = cat.path().join("drills/billing-ledger/lost-update/drill.toml");
-    edit(&f, "checks = [\"concurrent_charges_add_up\"]", "checks = [\"no_such_check\"]");
-    let out = drill().arg("--catalog").arg(cat.path()).arg("list").output().unwrap();
+    let f = cat
+        .path()
+        .join("drills/billing-ledger/lost-update/drill.toml");
+    edit(
+        &f,
+        "checks = [\"concurrent_charges_add_up\"]",
+        "checks = [\"no_such_check\"]",
+    );
+    let out = drill()
+        .arg("--catalog")
+        .arg(cat.path())
+        .arg("list")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = stderr_of(&out);
     assert!(err.contains("no acceptance check `no_such_check`"), "{err}");
@@ -123,7 +155,9 @@ fn unknown_check_names_what_the_scenario_has() {
 #[test]
 fn a_patch_touching_a_test_file_is_rejected() {
     let cat = catalog_copy();
-    let f = cat.path().join("drills/billing-ledger/stalled-provider/go.patch");
+    let f = cat
+        .path()
+        .join("drills/billing-ledger/stalled-provider/go.patch");
     let text = fs::read_to_string(&f).unwrap();
     let path = text
         .lines()
@@ -132,7 +166,12 @@ fn a_patch_touching_a_test_file_is_rejected() {
         .to_string();
     let test_path = path.replace(".go", "_test.go");
     fs::write(&f, text.replace(&path, &test_path)).unwrap();
-    let out = drill().arg("--catalog").arg(cat.path()).arg("list").output().unwrap();
+    let out = drill()
+        .arg("--catalog")
+        .arg(cat.path())
+        .arg("list")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = stderr_of(&out);
     assert!(err.contains("stalled-provider/go.patch"), "{err}");
@@ -147,7 +186,10 @@ fn verify_unknown_drill_suggests_the_closest() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = stderr_of(&out);
-    assert!(err.contains("did you mean `billing-ledger/lost-update`"), "{err}");
+    assert!(
+        err.contains("did you mean `billing-ledger/lost-update`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -188,7 +230,11 @@ fn verify_reports_the_hunk_of_a_patch_that_does_not_apply() {
         .find(|l| l.starts_with(' ') && l.trim().len() > 3)
         .unwrap()
         .to_string();
-    fs::write(&p, text.replacen(&context, &format!("{context} // drifted"), 1)).unwrap();
+    fs::write(
+        &p,
+        text.replacen(&context, &format!("{context} // drifted"), 1),
+    )
+    .unwrap();
     let out = drill()
         .arg("--catalog")
         .arg(cat.path())
