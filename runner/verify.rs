@@ -46,6 +46,17 @@ pub struct Step {
     pub duration: Duration,
 }
 
+/// One acceptance check in one run, for tracing a verdict and timing checks.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckRun {
+    pub name: String,
+    pub run: u32,
+    /// `pass`, `fail` or `error`.
+    pub outcome: &'static str,
+    #[serde(with = "crate::util::duration_ms", rename = "duration_ms")]
+    pub duration: Duration,
+}
+
 /// One unit of work: a scenario language's clean tree, or a drill in one language.
 #[derive(Debug, Clone, Serialize)]
 pub struct Job {
@@ -59,6 +70,7 @@ pub struct Job {
     pub patch: Option<PatchStats>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub touched: Vec<TouchedLines>,
+    pub checks: Vec<CheckRun>,
     #[serde(with = "crate::util::duration_ms", rename = "duration_ms")]
     pub duration: Duration,
 }
@@ -115,6 +127,7 @@ impl Report {
 
 struct StepLog<'a> {
     steps: Vec<Step>,
+    checks: Vec<CheckRun>,
     progress: &'a Progress,
     label: String,
 }
@@ -191,16 +204,7 @@ pub async fn verify(
     // Drills before clean trees would be fine too; clean first makes the
     // "is the scenario itself healthy" answer arrive early.
     for (s, spec) in &clean {
-        tasks.push(run_job(
-            catalog,
-            s,
-            spec,
-            None,
-            opts,
-            cache,
-            progress,
-            sem.clone(),
-        ));
+        tasks.push(run_job(s, spec, None, opts, cache, progress, sem.clone()));
     }
     let mut drill_tasks = Vec::new();
     for d in drills {
@@ -208,7 +212,6 @@ pub async fn verify(
         for lang in &d.languages {
             let spec = &s.languages[lang];
             drill_tasks.push(run_job(
-                catalog,
                 s,
                 spec,
                 Some(d),
@@ -284,9 +287,7 @@ fn pairing(d: &Drill) -> Pairing {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn run_job(
-    catalog: &Catalog,
     scenario: &Scenario,
     spec: &LanguageSpec,
     drill: Option<&Drill>,
@@ -308,17 +309,19 @@ async fn run_job(
             .and_then(|d| d.patch(&spec.lang))
             .map(|p| p.touched_lines())
             .unwrap_or_default(),
+        checks: Vec::new(),
         duration: Duration::ZERO,
     };
     let mut log = StepLog {
         steps: Vec::new(),
+        checks: Vec::new(),
         progress,
         label: job.label(),
     };
-    let _ = catalog;
     run_steps(scenario, spec, drill, opts, cache, &mut log).await;
     job.status = log.status();
     job.steps = log.steps;
+    job.checks = log.checks;
     job.duration = started.elapsed();
     progress.job_done(&job);
     job
@@ -418,6 +421,16 @@ async fn run_steps(
         let results =
             harness::run_suite(&scenario.suite, names.as_deref(), &built.binary, &ropts).await;
         for r in results {
+            log.checks.push(CheckRun {
+                name: r.name.clone(),
+                run: run + 1,
+                outcome: match r.outcome {
+                    Outcome::Pass => "pass",
+                    Outcome::Fail { .. } => "fail",
+                    Outcome::Error { .. } => "error",
+                },
+                duration: r.duration,
+            });
             match (&r.outcome, drill.is_some()) {
                 (Outcome::Error { reason }, _) => {
                     infra.push(format!("run {}: {}: {reason}", run + 1, r.name))

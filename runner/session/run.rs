@@ -1,0 +1,115 @@
+//! `drill run`: reproduce. Builds the engineer's current code in place and
+//! runs it on loopback under the incident's conditions — the fakes, the
+//! drill's fault profile and the traffic of the checks that catch the bug —
+//! printing the service's log and what the harness observed. It is how an
+//! on-call engineer reproduces; it is not the verdict, and its time is the
+//! engineer's (it is recorded, not excluded).
+//!
+//! Every service runs in its own process group, killed when its run ends,
+//! on Ctrl-C, or (PDEATHSIG) if `drill` itself dies: nothing is left running.
+
+use std::time::Instant;
+
+use super::{cache, catalog, drill_of, locate, report, Ctx, RunArgs};
+use crate::attempt::EventKind;
+use crate::builder;
+use crate::cli::{runtime, Failure};
+use crate::exit_code;
+use crate::harness::{self, Outcome, RunOptions};
+use crate::util::human_duration;
+
+pub fn run(ctx: &Ctx, args: RunArgs) -> Result<u8, Failure> {
+    let located = locate(ctx, &args.target)?;
+    let ws = located.workspace()?.clone();
+    let record = located.load()?;
+    // Refuse a paused or ended attempt up front (the event is logged at the end).
+    record.clone().push(
+        EventKind::Run {
+            build_ms: None,
+            duration_ms: 0,
+        },
+        ctx.clock.now(),
+    )?;
+    let hidden = report::hidden(&record);
+    let catalog = catalog(ctx)?;
+    let d = drill_of(&catalog, &record)?;
+    let cache = cache();
+    let started = ctx.clock.now();
+    let rt = runtime()?;
+
+    eprintln!("Building your code...");
+    let t = Instant::now();
+    let built = match rt.block_on(builder::build(d.spec, &d.scenario.name, ws.root(), &cache)) {
+        Ok(b) => b,
+        Err(e) => {
+            println!("Your code does not build: {e}");
+            return Ok(exit_code::FAILED);
+        }
+    };
+    let build_ms = t.elapsed().as_millis() as u64;
+    println!("Built in {}.", human_duration(t.elapsed()));
+
+    let checks = d.drill.checks.clone();
+    let total = checks.len() * args.rounds as usize;
+    println!(
+        "Running the service under the incident's conditions ({total} run(s); Ctrl-C stops)."
+    );
+    let mut anomalies = 0usize;
+    let work = async {
+        let mut n = 0;
+        for round in 0..args.rounds {
+            for name in &checks {
+                n += 1;
+                let label = if hidden {
+                    format!("run {n}/{total}")
+                } else {
+                    format!("run {n}/{total}: {name}")
+                };
+                println!("\n--- {label} ---");
+                let opts = RunOptions {
+                    run_index: round,
+                    seed: 1,
+                    work_root: None,
+                };
+                let r = harness::run_check(&d.scenario.suite, name, &built.binary, &opts).await;
+                for line in &r.log_tail {
+                    println!("service | {line}");
+                }
+                match &r.outcome {
+                    Outcome::Pass => println!("observed: no anomaly in {}", human_duration(r.duration)),
+                    Outcome::Fail { reason } => {
+                        anomalies += 1;
+                        println!("observed: ANOMALY: {reason}");
+                    }
+                    Outcome::Error { reason } => println!("observed: could not run: {reason}"),
+                }
+            }
+        }
+    };
+    let interrupted = rt.block_on(async {
+        tokio::select! {
+            _ = work => false,
+            _ = tokio::signal::ctrl_c() => true,
+        }
+    });
+    // Dropping the runtime cancels what is left; each service's guard kills
+    // its process group.
+    drop(rt);
+    if interrupted {
+        println!("\nStopped (Ctrl-C).");
+    }
+    println!(
+        "\n{anomalies} run(s) showed an anomaly. This is not the verdict: `drill submit` when you think it is fixed."
+    );
+
+    let finished = ctx.clock.now();
+    let lock = located.results.lock(&located.id, "run")?;
+    lock.append(
+        vec![EventKind::Run {
+            build_ms: Some(build_ms),
+            duration_ms: finished.ms_since(started),
+        }],
+        finished,
+    )?;
+    Ok(exit_code::SUCCESS)
+}

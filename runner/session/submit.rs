@@ -1,0 +1,223 @@
+//! `drill submit`: the verdict on the engineer's current code.
+//!
+//! The code is copied out of the workspace into the kit's verification
+//! directory (one per scenario and language, so builds there stay
+//! incremental), built, tested and judged by the scenario's whole acceptance
+//! suite. Nothing is written into the workspace, so no hidden material can be
+//! left there, and the verdict is for exactly the tree that was copied even if
+//! the engineer keeps typing. The verification span is measured with the
+//! attempt's clock and excluded from active time.
+
+use std::fs::{self, File, TryLockError};
+use std::path::{Path, PathBuf};
+
+use super::report::{self, Verification};
+use super::{cache, catalog, drill_of, locate, Ctx, DrillRef, Target};
+use crate::attempt::{EventKind, Verdict};
+use crate::builder::{self, BuildError, Cache};
+use crate::cli::{runtime, Failure};
+use crate::exit_code;
+use crate::harness::{self, Outcome, RunOptions};
+use crate::toolchain;
+use crate::workspace::{self, ChangeKind, FileChange, Workspace};
+
+/// The fault seed of a submit's acceptance run (the same as `drill verify`'s
+/// default, so a drill judged reproducible there is judged the same way here).
+const SUBMIT_SEED: u64 = 1;
+
+struct Judgement {
+    verdict: Verdict,
+    reasons: Vec<String>,
+    build_ms: Option<u64>,
+    checks_run: usize,
+}
+
+pub fn submit(ctx: &Ctx, target: &Target) -> Result<u8, Failure> {
+    let located = locate(ctx, target)?;
+    let ws = located.workspace()?.clone();
+    let lock = located.results.lock(&located.id, "submit")?;
+    let record = lock.load()?;
+    // Refuse a paused or ended attempt before spending time on a build.
+    record.clone().push(
+        EventKind::Submit {
+            verdict: Verdict::Fail,
+            reasons: vec![],
+            verification_ms: 0,
+            build_ms: None,
+            test_files_changed: vec![],
+        },
+        ctx.clock.now(),
+    )?;
+    let catalog = catalog(ctx)?;
+    let d = drill_of(&catalog, &record)?;
+    toolchain::require(
+        d.spec.toolchain,
+        &d.spec.min_version,
+        &format!("verifying the {} version of `{}`", d.spec.lang, d.scenario.name),
+    )
+    .map_err(|e| Failure::new(exit_code::TOOLCHAIN, e))?;
+
+    let started = ctx.clock.now();
+    eprintln!("Verifying: build, visible tests, acceptance suite (this time is not counted)...");
+    let changes = ws.changes()?;
+    let test_files = workspace::test_files_changed(&changes, &d.spec.test_file_patterns)?;
+    let cache = cache();
+    let judgement = judge(&ws, &d, &cache)?;
+    let finished = ctx.clock.now();
+    let verification_ms = finished.ms_since(started);
+
+    let mut events = vec![EventKind::Submit {
+        verdict: judgement.verdict,
+        reasons: judgement.reasons.clone(),
+        verification_ms,
+        build_ms: judgement.build_ms,
+        test_files_changed: test_files.clone(),
+    }];
+    if judgement.verdict == Verdict::Pass {
+        events.push(EventKind::Fixed);
+    }
+    let (after, _) = lock.append(events, finished)?;
+    drop(lock);
+
+    let v = Verification {
+        reasons: &judgement.reasons,
+        verification_ms,
+        checks_run: judgement.checks_run,
+        test_files_changed: &test_files,
+    };
+    match judgement.verdict {
+        Verdict::Pass => {
+            let reference = reference_fix(&ws, &d)?;
+            print!(
+                "{}",
+                report::submit_pass_text(&after, &v, &d, &changes, &reference, report::use_colour())
+            );
+            Ok(exit_code::SUCCESS)
+        }
+        Verdict::Fail => {
+            print!("{}", report::submit_fail_text(&after, &v, true));
+            Ok(exit_code::FAILED)
+        }
+        Verdict::Error => {
+            print!("{}", report::submit_fail_text(&after, &v, false));
+            Ok(exit_code::INFRASTRUCTURE)
+        }
+    }
+}
+
+/// The reference fix: the snapshot (bugged) version of each file the bug
+/// touched against the clean version in the catalog.
+fn reference_fix(ws: &Workspace, d: &DrillRef<'_>) -> Result<Vec<FileChange>, Failure> {
+    let Some(patch) = d.drill.patch(&d.spec.lang) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for path in patch.paths() {
+        let old = ws.snapshot_file(path)?;
+        let new = fs::read(d.spec.dir.join(path)).ok();
+        out.push(FileChange {
+            path: path.to_string(),
+            kind: ChangeKind::Modified,
+            old: old.and_then(|b| String::from_utf8(b).ok()),
+            new: new.and_then(|b| String::from_utf8(b).ok()),
+        });
+    }
+    Ok(out)
+}
+
+/// Exclusive use of the scenario+language verification directory.
+struct VerifyDir {
+    src: PathBuf,
+    _lock: File,
+}
+
+fn verify_dir(cache: &Cache, scenario: &str, lang: &str) -> Result<VerifyDir, Failure> {
+    let base = cache.root.join("verify").join(scenario);
+    let io = |e: std::io::Error, p: &Path| {
+        Failure::new(
+            exit_code::INFRASTRUCTURE,
+            anyhow::anyhow!("verification directory {}: {e}", p.display()),
+        )
+    };
+    fs::create_dir_all(&base).map_err(|e| io(e, &base))?;
+    let lock_path = base.join(format!("{lang}.lock"));
+    let lock = File::create(&lock_path).map_err(|e| io(e, &lock_path))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            eprintln!("Waiting for another submit of this scenario to finish...");
+            lock.lock().map_err(|e| io(e, &lock_path))?;
+        }
+        Err(TryLockError::Error(e)) => return Err(io(e, &lock_path)),
+    }
+    Ok(VerifyDir {
+        src: base.join(lang),
+        _lock: lock,
+    })
+}
+
+fn judge(ws: &Workspace, d: &DrillRef<'_>, cache: &Cache) -> Result<Judgement, Failure> {
+    let dir = verify_dir(cache, &d.scenario.name, &d.spec.lang)?;
+    ws.sync_to(&dir.src)?;
+    let rt = runtime()?;
+    Ok(rt.block_on(judge_tree(&dir.src, d, cache)))
+}
+
+async fn judge_tree(src: &Path, d: &DrillRef<'_>, cache: &Cache) -> Judgement {
+    let mut reasons = Vec::new();
+    let mut errors = Vec::new();
+    let built = match builder::build(d.spec, &d.scenario.name, src, cache).await {
+        Ok(b) => b,
+        Err(BuildError::Failed { summary, .. }) => {
+            return Judgement {
+                verdict: Verdict::Fail,
+                reasons: vec![format!("build failed: {summary}")],
+                build_ms: None,
+                checks_run: 0,
+            }
+        }
+        Err(e) => {
+            return Judgement {
+                verdict: Verdict::Error,
+                reasons: vec![format!("build: {e}")],
+                build_ms: None,
+                checks_run: 0,
+            }
+        }
+    };
+    let build_ms = Some(built.duration.as_millis() as u64);
+    match builder::run_tests(d.spec, &d.scenario.name, src, cache).await {
+        Ok(t) if t.passed => {}
+        Ok(t) => reasons.push(format!("visible tests: {}", t.summary)),
+        Err(e) => errors.push(format!("visible tests: {e}")),
+    }
+    let opts = RunOptions {
+        run_index: 0,
+        seed: SUBMIT_SEED,
+        work_root: None,
+    };
+    let results = harness::run_suite(&d.scenario.suite, None, &built.binary, &opts).await;
+    for r in &results {
+        match &r.outcome {
+            Outcome::Pass => {}
+            Outcome::Fail { reason } => reasons.push(format!("check {}: {reason}", r.name)),
+            Outcome::Error { reason } => {
+                errors.push(format!("check {} could not be judged: {reason}", r.name))
+            }
+        }
+    }
+    let verdict = if !reasons.is_empty() {
+        Verdict::Fail
+    } else if !errors.is_empty() {
+        Verdict::Error
+    } else {
+        Verdict::Pass
+    };
+    reasons.extend(errors);
+    Judgement {
+        verdict,
+        reasons,
+        build_ms,
+        checks_run: results.len(),
+    }
+}
