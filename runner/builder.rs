@@ -58,6 +58,11 @@ impl Cache {
         self.root.join("cargo-target").join(scenario)
     }
 
+    /// The fixed path every tree of one scenario language is built from.
+    fn staging_dir(&self, scenario: &str, lang: &str) -> PathBuf {
+        self.root.join("build").join(scenario).join(lang)
+    }
+
     fn lock_path(&self, scenario: &str, lang: &str) -> PathBuf {
         self.root
             .join("locks")
@@ -136,7 +141,28 @@ pub async fn build(
         .await
         .expect("lock task")
         .map_err(io(format!("locking {}", lock_path.display())))?;
-    let cmd = command(spec, &spec.build, src, &bin_dir, &target_dir);
+    // Every tree of a scenario language is built from one fixed staging path.
+    // Cargo identifies a path package by its location: trees at different
+    // paths would each get their own crate artifacts, and the binary Cargo
+    // copies to `target/debug/<bin>` is only refreshed when *that* tree
+    // recompiles, so a fresh tree could hand over another tree's binary. At a
+    // fixed path the freshly copied sources (new mtimes) always recompile the
+    // crate, incrementally, and the binary is always this tree's.
+    let staging = cache.staging_dir(scenario, &spec.lang);
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(io(format!("clearing {}", staging.display())))?;
+    }
+    copy_tree(src, &staging).map_err(io(format!(
+        "copying {} to {}",
+        src.display(),
+        staging.display()
+    )))?;
+    let produced = PathBuf::from(expand(&spec.binary, &bin_dir, &target_dir));
+    // A stale binary must never pass for this build's output.
+    if produced.exists() {
+        fs::remove_file(&produced).map_err(io(format!("removing stale {}", produced.display())))?;
+    }
+    let cmd = command(spec, &spec.build, &staging, &bin_dir, &target_dir);
     let cap = run(cmd, &spec.build[0], BUILD_TIMEOUT).await?;
     if cap.timed_out {
         return Err(BuildError::TimedOut(BUILD_TIMEOUT));
@@ -148,7 +174,6 @@ pub async fn build(
             output,
         });
     }
-    let produced = PathBuf::from(expand(&spec.binary, &bin_dir, &target_dir));
     if !produced.is_file() {
         return Err(BuildError::NoBinary(produced));
     }

@@ -45,6 +45,10 @@ pub enum Command {
     },
     /// Prove the catalog is sound: every bug reproduces, every clean tree passes.
     Verify(VerifyArgs),
+    // The engineer's drill (start, run, status, hint, found, submit, pause,
+    // resume, abandon, attempts): runner/session/.
+    #[command(flatten)]
+    Session(crate::session::SessionCommand),
 }
 
 #[derive(Debug, Args)]
@@ -99,6 +103,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
         Command::List { json } => list(cli.catalog.as_ref(), json),
         Command::Verify(args) => verify_cmd(cli.catalog.as_ref(), args),
+        Command::Session(command) => crate::session::run(command, cli.catalog.as_ref()),
     }
 }
 

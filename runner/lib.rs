@@ -17,4 +17,9 @@ pub mod verify;
 pub mod attempt;
 pub mod clock;
 pub mod results;
+pub mod session;
 pub mod workspace;
+// Statistics, export, report and plan (issue 4).
+pub mod csvio;
+pub mod export;
+pub mod stats;

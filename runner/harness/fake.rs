@@ -84,7 +84,7 @@ impl FakeSummary {
 struct Answer {
     status: u16,
     headers: Vec<(String, String)>,
-    body: String,
+    body: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -229,7 +229,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
     let mut stream = reader;
     match fault {
         None => {
-            let answer = handle(&shared, index);
+            let answer = handle(&shared, index, &body);
             let _ = write_answer(stream.get_mut(), &answer, None).await;
         }
         Some(FaultKind::Latency {
@@ -239,7 +239,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
             let delay =
                 faults::latency_delay(shared.seed, &shared.name, index, delay_ms, jitter_ms);
             tokio::time::sleep(delay).await;
-            let answer = handle(&shared, index);
+            let answer = handle(&shared, index, &body);
             let _ = write_answer(stream.get_mut(), &answer, None).await;
         }
         Some(FaultKind::Hang) => {
@@ -249,13 +249,13 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
             while matches!(stream.get_mut().read(&mut buf).await, Ok(n) if n > 0) {}
         }
         Some(FaultKind::RespondLate { delay_ms }) => {
-            let answer = handle(&shared, index);
+            let answer = handle(&shared, index, &body);
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
             let _ = write_answer(stream.get_mut(), &answer, None).await;
         }
         Some(FaultKind::ResetBefore) => reset(stream.get_mut()),
         Some(FaultKind::ResetAfter) => {
-            handle(&shared, index);
+            handle(&shared, index, &body);
             set_status(&shared, index, None);
             reset(stream.get_mut());
         }
@@ -263,13 +263,13 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
             let answer = Answer {
                 status,
                 headers: Vec::new(),
-                body: r#"{"error":"injected fault"}"#.to_string(),
+                body: br#"{"error":"injected fault"}"#.to_vec(),
             };
             set_status(&shared, index, Some(status));
             let _ = write_answer(stream.get_mut(), &answer, None).await;
         }
         Some(FaultKind::SlowBody { delay_ms }) => {
-            let answer = handle(&shared, index);
+            let answer = handle(&shared, index, &body);
             let _ = write_answer(
                 stream.get_mut(),
                 &answer,
@@ -282,7 +282,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
 
 /// Runs the call through the routes and the idempotency store, making an
 /// effect if it is new and successful. Records the outcome on the call.
-fn handle(shared: &Shared, index: u64) -> Answer {
+fn handle(shared: &Shared, index: u64, request_body: &[u8]) -> Answer {
     let mut st = shared.lock();
     let pos = (index - 1) as usize;
     let (method, path, key) = {
@@ -300,7 +300,7 @@ fn handle(shared: &Shared, index: u64) -> Answer {
         return Answer {
             status: 404,
             headers: Vec::new(),
-            body: r#"{"error":"no route in fake"}"#.to_string(),
+            body: br#"{"error":"no route in fake"}"#.to_vec(),
         };
     };
     if let Some(stored) = key.as_ref().and_then(|k| st.answers.get(k)).cloned() {
@@ -328,7 +328,13 @@ fn handle(shared: &Shared, index: u64) -> Answer {
             .iter()
             .map(|(k, v)| (k.clone(), fill(v)))
             .collect(),
-        body: fill(&route.body),
+        body: if route.echo_body {
+            request_body.to_vec()
+        } else if let Some(n) = route.body_bytes {
+            super::run::generated_body(n)
+        } else {
+            fill(&route.body).into_bytes()
+        },
     };
     if let (Some(k), true) = (key, success) {
         st.answers.insert(k, answer.clone());
@@ -364,7 +370,7 @@ async fn write_answer(
         "Content-Length: {}\r\nConnection: close\r\n\r\n",
         answer.body.len()
     ));
-    let body = answer.body.as_bytes();
+    let body = answer.body.as_slice();
     match trickle {
         None => {
             let mut all = head.into_bytes();
@@ -573,6 +579,33 @@ body = '{{"id":"pch_{{effect}}","status":"succeeded"}}'
         let first = pending.await.unwrap().unwrap();
         assert_eq!(first.json().unwrap()["id"], "pch_1");
         assert_eq!(fake.summary().effects, 1);
+    }
+
+    #[tokio::test]
+    async fn echo_and_generated_bodies() {
+        let spec: FakeSpec = toml::from_str(
+            r#"
+[[routes]]
+method = "POST"
+path = "/echo"
+echo_body = true
+[[routes]]
+method = "GET"
+path = "/big"
+body_bytes = 70000
+"#,
+        )
+        .unwrap();
+        let fake = FakeServer::start("f", &spec, &[], 1).await.unwrap();
+        let echo = client::send(fake.addr(), "POST", "/echo", &[], Some(b"ping"))
+            .await
+            .unwrap();
+        assert_eq!(echo.body, b"ping");
+        let big = client::send(fake.addr(), "GET", "/big", &[], None)
+            .await
+            .unwrap();
+        assert_eq!(big.body.len(), 70000);
+        assert_eq!(&big.body[..3], b"abc");
     }
 
     #[tokio::test]

@@ -11,6 +11,7 @@
 pub mod client;
 pub mod fake;
 pub mod faults;
+mod hmac;
 mod run;
 mod suite;
 mod template;

@@ -26,7 +26,11 @@ use tokio::task::{JoinHandle, JoinSet};
 use super::client::{self, ClientError, Response};
 use super::fake::{CallRecord, FakeServer, FakeSummary};
 use super::faults::{self, FaultRule};
-use super::suite::{self, Check, FakeCallsStep, LogStep, RequestStep, SignalStep, Step, Suite};
+use super::hmac;
+use super::suite::{
+    self, Check, FakeCallsStep, LogStep, MetricStep, ProcessStep, ReadySpec, RequestStep,
+    SignalStep, Step, Suite,
+};
 use super::template;
 use crate::process::{self, GroupChild, ProcessError};
 
@@ -189,7 +193,24 @@ pub struct Env {
     log_tx: broadcast::Sender<String>,
     readers: Vec<JoinHandle<()>>,
     exit: Option<ExitStatus>,
+    launch: Launch,
     run_dir: tempfile::TempDir,
+}
+
+/// How to (re)start the service: kept so a `restart` step starts it exactly
+/// as before.
+struct Launch {
+    binary: PathBuf,
+    env: Vec<(String, String)>,
+    ready: ReadySpec,
+    startup_ms: u64,
+}
+
+/// A started service: its process, its output readers and its address.
+struct Launched {
+    child: GroupChild,
+    readers: Vec<JoinHandle<()>>,
+    addr: SocketAddr,
 }
 
 impl Env {
@@ -242,98 +263,73 @@ impl Env {
             fakes.insert(name.clone(), fake);
         }
 
-        let mut cmd = tokio::process::Command::new(binary);
-        cmd.current_dir(run_dir.path());
-        // Only what the suite sets: a variable leaking in from the engineer's
-        // shell (a real PROVIDER_URL!) must not change what a check sees.
-        cmd.env_clear();
-        if let Some(path) = std::env::var_os("PATH") {
-            cmd.env("PATH", path);
-        }
-        cmd.env("TMPDIR", run_dir.path());
         let mut env = suite.service.env.clone();
         env.extend(extra_env.iter().map(|(k, v)| (k.clone(), v.clone())));
-        for (key, value) in &env {
-            let value = template::render(value, |n| vars.get(n).cloned()).map_err(|message| {
-                EnvError::Template {
-                    key: key.clone(),
-                    message,
-                }
-            })?;
-            cmd.env(key, value);
-        }
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = process::spawn(cmd)?;
-
+        let env = env
+            .iter()
+            .map(|(key, value)| {
+                let value =
+                    template::render(value, |n| vars.get(n).cloned()).map_err(|message| {
+                        EnvError::Template {
+                            key: key.clone(),
+                            message,
+                        }
+                    })?;
+                Ok((key.clone(), value))
+            })
+            .collect::<Result<Vec<_>, EnvError>>()?;
+        let launch = Launch {
+            binary: binary.to_path_buf(),
+            env,
+            ready: suite.service.ready.clone(),
+            startup_ms: suite.service.startup_timeout_ms,
+        };
         let logs = Arc::new(Mutex::new(LogBook::default()));
         let (log_tx, _) = broadcast::channel(1024);
-        let (ready_tx, ready_rx) = oneshot::channel();
-        let mut readers = Vec::new();
-        if let Some(stderr) = child.child_mut().stderr.take() {
-            let ready = suite.service.ready.clone();
-            readers.push(tokio::spawn(read_lines(
-                stderr,
-                "",
-                logs.clone(),
-                log_tx.clone(),
-                Some((ready.msg, ready.addr_field, ready_tx)),
-            )));
-        }
-        if let Some(stdout) = child.child_mut().stdout.take() {
-            readers.push(tokio::spawn(read_lines(
-                stdout,
-                "[stdout] ",
-                logs.clone(),
-                log_tx.clone(),
-                None,
-            )));
-        }
-
-        let startup = Duration::from_millis(suite.service.startup_timeout_ms);
-        let tail =
-            |logs: &Arc<Mutex<LogBook>>| lock(logs).lines.iter().cloned().collect::<Vec<_>>();
-        let addr_value = tokio::select! {
-            r = ready_rx => match r {
-                Ok(v) => v,
-                // The reader ended without a ready line: stderr closed, so the
-                // service is exiting; report how it exited.
-                Err(_) => {
-                    let status = child.wait_timeout(Duration::from_secs(2)).await.ok().flatten();
-                    drain(&mut readers).await;
-                    return Err(EnvError::ExitedEarly { status: describe(status), tail: tail(&logs) });
-                }
-            },
-            status = child.wait() => {
-                drain(&mut readers).await;
-                return Err(EnvError::ExitedEarly { status: describe(status.ok()), tail: tail(&logs) });
-            }
-            _ = tokio::time::sleep(startup) => {
-                return Err(EnvError::NotReady {
-                    msg: suite.service.ready.msg.clone(),
-                    ms: suite.service.startup_timeout_ms,
-                    tail: tail(&logs),
-                });
-            }
-        };
-        let addr = loopback_addr(&addr_value).ok_or_else(|| EnvError::BadAddr {
-            field: suite.service.ready.addr_field.clone(),
-            value: addr_value.clone(),
-            tail: tail(&logs),
-        })?;
+        let launched = launch.start(run_dir.path(), &logs, &log_tx).await?;
         Ok(Env {
-            child,
+            child: launched.child,
             fakes,
-            addr,
-            base_url: format!("http://{addr}"),
+            addr: launched.addr,
+            base_url: format!("http://{}", launched.addr),
             vars,
             logs,
             log_tx,
-            readers,
+            readers: launched.readers,
             exit: None,
+            launch,
             run_dir,
         })
+    }
+
+    /// Stops the service with `signal` (SIGKILL to its group if it is still
+    /// running after 5 s), then starts it again with the same environment and
+    /// run directory: what survives is what a crash or a deploy would keep.
+    pub async fn restart(&mut self, signal: i32) -> Result<(), EnvError> {
+        if self.exit.is_none() {
+            let _ = self.child.signal(signal);
+            if self
+                .wait_exit(Duration::from_secs(5))
+                .await
+                .ok()
+                .flatten()
+                .is_none()
+            {
+                self.exit = self.child.kill().await.ok();
+                drain(&mut self.readers).await;
+            }
+        }
+        let launched = self
+            .launch
+            .start(self.run_dir.path(), &self.logs, &self.log_tx)
+            .await?;
+        // The old group is dead; the guard's Drop only sweeps it.
+        self.child = launched.child;
+        self.readers = launched.readers;
+        self.addr = launched.addr;
+        self.base_url = format!("http://{}", launched.addr);
+        self.exit = None;
+        Ok(())
     }
 
     /// `http://127.0.0.1:PORT` of the service.
@@ -418,6 +414,92 @@ impl Env {
             r.abort();
         }
         status
+    }
+}
+
+impl Launch {
+    async fn start(
+        &self,
+        run_dir: &Path,
+        logs: &Arc<Mutex<LogBook>>,
+        log_tx: &broadcast::Sender<String>,
+    ) -> Result<Launched, EnvError> {
+        let mut cmd = tokio::process::Command::new(&self.binary);
+        cmd.current_dir(run_dir);
+        // Only what the suite sets: a variable leaking in from the engineer's
+        // shell (a real PROVIDER_URL!) must not change what a check sees.
+        cmd.env_clear();
+        if let Some(path) = std::env::var_os("PATH") {
+            cmd.env("PATH", path);
+        }
+        cmd.env("TMPDIR", run_dir);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = process::spawn(cmd)?;
+
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let mut readers = Vec::new();
+        if let Some(stderr) = child.child_mut().stderr.take() {
+            let ready = (
+                self.ready.msg.clone(),
+                self.ready.addr_field.clone(),
+                ready_tx,
+            );
+            readers.push(tokio::spawn(read_lines(
+                stderr,
+                "",
+                logs.clone(),
+                log_tx.clone(),
+                Some(ready),
+            )));
+        }
+        if let Some(stdout) = child.child_mut().stdout.take() {
+            readers.push(tokio::spawn(read_lines(
+                stdout,
+                "[stdout] ",
+                logs.clone(),
+                log_tx.clone(),
+                None,
+            )));
+        }
+
+        let startup = Duration::from_millis(self.startup_ms);
+        let tail = || lock(logs).lines.iter().cloned().collect::<Vec<_>>();
+        let addr_value = tokio::select! {
+            r = ready_rx => match r {
+                Ok(v) => v,
+                // The reader ended without a ready line: stderr closed, so the
+                // service is exiting; report how it exited.
+                Err(_) => {
+                    let status = child.wait_timeout(Duration::from_secs(2)).await.ok().flatten();
+                    drain(&mut readers).await;
+                    return Err(EnvError::ExitedEarly { status: describe(status), tail: tail() });
+                }
+            },
+            status = child.wait() => {
+                drain(&mut readers).await;
+                return Err(EnvError::ExitedEarly { status: describe(status.ok()), tail: tail() });
+            }
+            _ = tokio::time::sleep(startup) => {
+                return Err(EnvError::NotReady {
+                    msg: self.ready.msg.clone(),
+                    ms: self.startup_ms,
+                    tail: tail(),
+                });
+            }
+        };
+        let addr = loopback_addr(&addr_value).ok_or_else(|| EnvError::BadAddr {
+            field: self.ready.addr_field.clone(),
+            value: addr_value.clone(),
+            tail: tail(),
+        })?;
+        Ok(Launched {
+            child,
+            readers,
+            addr,
+        })
     }
 }
 
@@ -662,8 +744,8 @@ async fn run_steps(env: &mut Env, check: &Check, current: &Mutex<String>) -> Res
             Step::Request(r) => {
                 let path = template::render(&r.path, |k| vars.get(k).cloned())
                     .unwrap_or_else(|_| r.path.clone());
-                let times = if r.concurrency > 1 {
-                    format!(" ×{}", r.concurrency)
+                let times = if r.total() > 1 {
+                    format!(" ×{}", r.total())
                 } else {
                     String::new()
                 };
@@ -683,23 +765,91 @@ async fn run_steps(env: &mut Env, check: &Check, current: &Mutex<String>) -> Res
             Step::Sleep(s) => format!("step {n} (sleep {} ms)", s.ms),
             Step::Signal(s) => format!("step {n} (signal {})", s.signal),
             Step::Log(l) => format!("step {n} (log {:?})", l.expect_msg),
+            Step::Metric(m) => format!("step {n} (metric {})", m.name),
+            Step::Process(_) => format!("step {n} (process)"),
+            Step::Restart(r) => format!("step {n} (restart after {})", r.signal),
         };
         if let Ok(mut c) = current.lock() {
             c.clone_from(&desc);
         }
         let result = match step {
             Step::Request(r) => request_step(env, r, &mut vars).await,
-            Step::FakeCalls(f) => fake_calls_step(env, f),
+            Step::FakeCalls(f) => fake_calls_step(env, f).await,
             Step::Sleep(s) => {
                 tokio::time::sleep(Duration::from_millis(s.ms)).await;
                 Ok(())
             }
             Step::Signal(s) => signal_step(env, s).await,
             Step::Log(l) => log_step(env, l, &vars).await,
+            Step::Metric(m) => metric_step(env, m).await,
+            Step::Process(p) => process_step(env, p),
+            Step::Restart(r) => {
+                let sig = suite::signal_number(&r.signal).unwrap_or(libc::SIGKILL);
+                env.restart(sig).await.map_err(|e| e.to_string())
+            }
         };
         result.map_err(|why| format!("{desc}: {why}"))?;
     }
     Ok(())
+}
+
+/// One prepared request of a step.
+struct Prepared {
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+}
+
+fn prepare(r: &RequestStep, i: usize, vars: &BTreeMap<String, String>) -> Result<Prepared, String> {
+    let lookup = |k: &str| {
+        if k == "i" {
+            Some(i.to_string())
+        } else {
+            vars.get(k).cloned()
+        }
+    };
+    let path = template::render(&r.path, lookup)?;
+    let mut headers = r
+        .headers
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), template::render(v, lookup)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let body: Option<Vec<u8>> = match (&r.body, r.body_bytes) {
+        (Some(b), _) => Some(template::render(b, lookup)?.into_bytes()),
+        (None, Some(n)) => Some(generated_body(n)),
+        (None, None) => None,
+    };
+    if let Some(sign) = &r.sign {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let timestamp = (now + sign.timestamp_offset_s).to_string();
+        let body_text = String::from_utf8_lossy(body.as_deref().unwrap_or_default()).into_owned();
+        let payload = template::render(&sign.payload, |k| match k {
+            "timestamp" => Some(timestamp.clone()),
+            "body" => Some(body_text.clone()),
+            _ => lookup(k),
+        })?;
+        let secret = template::render(&sign.secret, lookup)?;
+        let mac = hmac::hex(&hmac::hmac_sha256(secret.as_bytes(), payload.as_bytes()));
+        let value = template::render(&sign.value, |k| match k {
+            "timestamp" => Some(timestamp.clone()),
+            "hmac" => Some(mac.clone()),
+            _ => lookup(k),
+        })?;
+        headers.push((sign.header.clone(), value));
+    }
+    Ok(Prepared {
+        path,
+        headers,
+        body,
+    })
+}
+
+/// `n` bytes of printable filler: deterministic, and valid in any text field.
+pub(crate) fn generated_body(n: usize) -> Vec<u8> {
+    (0..n).map(|i| b'a' + (i % 26) as u8).collect()
 }
 
 async fn request_step(
@@ -709,36 +859,17 @@ async fn request_step(
 ) -> Result<(), String> {
     let limit_ms = r.within_ms.unwrap_or(suite::DEFAULT_STEP_LIMIT_MS);
     let limit = Duration::from_millis(limit_ms);
-    let n = r.concurrency as usize;
+    let n = r.total() as usize;
+    let gate = Arc::new(tokio::sync::Semaphore::new(r.concurrency as usize));
     let mut set = JoinSet::new();
     for i in 0..n {
-        let lookup = |k: &str| {
-            if k == "i" {
-                Some(i.to_string())
-            } else {
-                vars.get(k).cloned()
-            }
-        };
-        let path = template::render(&r.path, lookup)?;
-        let headers = r
-            .headers
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), template::render(v, lookup)?)))
-            .collect::<Result<Vec<_>, String>>()?;
-        let body = r
-            .body
-            .as_deref()
-            .map(|b| template::render(b, lookup))
-            .transpose()?;
-        let (addr, method) = (env.addr, r.method.clone());
+        let p = prepare(r, i, vars)?;
+        let (addr, method, gate) = (env.addr, r.method.clone(), gate.clone());
         set.spawn(async move {
-            let call = client::send(
-                addr,
-                &method,
-                &path,
-                &headers,
-                body.as_deref().map(str::as_bytes),
-            );
+            // The permit bounds how many are in flight; `within_ms` counts
+            // from the moment this request is actually sent.
+            let _permit = gate.acquire_owned().await;
+            let call = client::send(addr, &method, &p.path, &p.headers, p.body.as_deref());
             (i, tokio::time::timeout(limit, call).await)
         });
     }
@@ -753,34 +884,32 @@ async fn request_step(
     }
 
     let lookup = |k: &str| vars.get(k).cloned();
-    let expected_json: Vec<(String, serde_json::Value)> = r
-        .expect_json
-        .iter()
-        .map(|(p, v)| Ok((p.clone(), toml_to_json(v, &lookup)?)))
-        .collect::<Result<_, String>>()?;
-    let expected_headers: Vec<(String, String)> = r
-        .expect_header
-        .iter()
-        .map(|(k, v)| Ok((k.clone(), template::render(v, lookup)?)))
-        .collect::<Result<_, String>>()?;
-    let contains = r
-        .expect_body_contains
-        .as_deref()
-        .map(|s| template::render(s, lookup))
-        .transpose()?;
+    let expect = Expect {
+        statuses: &r.expect_status,
+        json: r
+            .expect_json
+            .iter()
+            .map(|(p, v)| Ok((p.clone(), toml_to_json(v, &lookup)?)))
+            .collect::<Result<_, String>>()?,
+        headers: r
+            .expect_header
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), template::render(v, lookup)?)))
+            .collect::<Result<_, String>>()?,
+        contains: r
+            .expect_body_contains
+            .as_deref()
+            .map(|s| template::render(s, lookup))
+            .transpose()?,
+        body_bytes: r.expect_body_bytes,
+    };
 
     // Group failures by their message so twenty identical 502s read as one line.
     let mut groups: Vec<(String, usize, Option<String>)> = Vec::new();
     for result in results.iter().flatten() {
         let problem = match result {
             Err(e) => Some((e.clone(), None)),
-            Ok(resp) => judge_response(
-                resp,
-                &r.expect_status,
-                &expected_json,
-                &expected_headers,
-                contains.as_deref(),
-            ),
+            Ok(resp) => expect.judge(resp),
         };
         if let Some((msg, detail)) = problem {
             match groups.iter_mut().find(|g| g.0 == msg) {
@@ -825,60 +954,73 @@ async fn request_step(
     Ok(())
 }
 
-/// The first unmet expectation of one response: (message shared by equal
-/// failures, detail quoted once).
-fn judge_response(
-    resp: &Response,
-    statuses: &[u16],
-    json: &[(String, serde_json::Value)],
-    headers: &[(String, String)],
-    contains: Option<&str>,
-) -> Option<(String, Option<String>)> {
-    let body_snippet = || format!("body: {}", clip(resp.text().trim(), 120));
-    if !statuses.is_empty() && !statuses.contains(&resp.status) {
-        let want: Vec<String> = statuses.iter().map(u16::to_string).collect();
-        return Some((
-            format!("expected status {}, got {}", want.join(" or "), resp.status),
-            Some(body_snippet()),
-        ));
-    }
-    if !json.is_empty() {
-        let Some(actual) = resp.json() else {
-            return Some(("expected a JSON body".to_string(), Some(body_snippet())));
-        };
-        for (ptr, want) in json {
-            match actual.pointer(ptr) {
-                None => {
-                    return Some((
-                        format!("expected {ptr} = {want}, got nothing"),
-                        Some(body_snippet()),
-                    ))
+/// A request step's expectations, rendered.
+struct Expect<'a> {
+    statuses: &'a [u16],
+    json: Vec<(String, serde_json::Value)>,
+    headers: Vec<(String, String)>,
+    contains: Option<String>,
+    body_bytes: Option<usize>,
+}
+
+impl Expect<'_> {
+    /// The first unmet expectation of one response: (message shared by equal
+    /// failures, detail quoted once).
+    fn judge(&self, resp: &Response) -> Option<(String, Option<String>)> {
+        let body_snippet = || format!("body: {}", clip(resp.text().trim(), 120));
+        if !self.statuses.is_empty() && !self.statuses.contains(&resp.status) {
+            let want: Vec<String> = self.statuses.iter().map(u16::to_string).collect();
+            return Some((
+                format!("expected status {}, got {}", want.join(" or "), resp.status),
+                Some(body_snippet()),
+            ));
+        }
+        if !self.json.is_empty() {
+            let Some(actual) = resp.json() else {
+                return Some(("expected a JSON body".to_string(), Some(body_snippet())));
+            };
+            for (ptr, want) in &self.json {
+                match actual.pointer(ptr) {
+                    None => {
+                        return Some((
+                            format!("expected {ptr} = {want}, got nothing"),
+                            Some(body_snippet()),
+                        ))
+                    }
+                    Some(got) if !json_eq(want, got) => {
+                        return Some((format!("expected {ptr} = {want}, got {got}"), None));
+                    }
+                    Some(_) => {}
                 }
-                Some(got) if !json_eq(want, got) => {
-                    return Some((format!("expected {ptr} = {want}, got {got}"), None));
+            }
+        }
+        for (name, want) in &self.headers {
+            match resp.header(name) {
+                None => return Some((format!("expected header {name}: {want}, got none"), None)),
+                Some(got) if got != want => {
+                    return Some((format!("expected header {name}: {want}, got {got:?}"), None))
                 }
                 Some(_) => {}
             }
         }
-    }
-    for (name, want) in headers {
-        match resp.header(name) {
-            None => return Some((format!("expected header {name}: {want}, got none"), None)),
-            Some(got) if got != want => {
-                return Some((format!("expected header {name}: {want}, got {got:?}"), None))
+        if let Some(s) = &self.contains {
+            if !resp.text().contains(s.as_str()) {
+                return Some((
+                    format!("expected the body to contain {s:?}"),
+                    Some(body_snippet()),
+                ));
             }
-            Some(_) => {}
         }
-    }
-    if let Some(s) = contains {
-        if !resp.text().contains(s) {
-            return Some((
-                format!("expected the body to contain {s:?}"),
-                Some(body_snippet()),
-            ));
+        if let Some(want) = self.body_bytes {
+            if resp.body.len() != want {
+                return Some((
+                    format!("expected a body of {want} bytes, got {}", resp.body.len()),
+                    None,
+                ));
+            }
         }
+        None
     }
-    None
 }
 
 fn client_error(e: &ClientError) -> String {
@@ -889,10 +1031,29 @@ fn client_error(e: &ClientError) -> String {
     }
 }
 
-fn fake_calls_step(env: &Env, f: &FakeCallsStep) -> Result<(), String> {
-    let calls = env
-        .fake_calls(&f.fake)
-        .ok_or_else(|| format!("no fake named {:?}", f.fake))?;
+async fn fake_calls_step(env: &Env, f: &FakeCallsStep) -> Result<(), String> {
+    let deadline = f
+        .within_ms
+        .map(|ms| Instant::now() + Duration::from_millis(ms));
+    loop {
+        let calls = env
+            .fake_calls(&f.fake)
+            .ok_or_else(|| format!("no fake named {:?}", f.fake))?;
+        match judge_calls(&calls, f) {
+            Ok(()) => return Ok(()),
+            // Polling is fine: the records are in memory and the wait is short.
+            Err(why) => match deadline {
+                Some(d) if Instant::now() < d => {
+                    tokio::time::sleep(Duration::from_millis(10)).await
+                }
+                Some(_) => return Err(format!("{why} after {} ms", f.within_ms.unwrap_or(0))),
+                None => return Err(why),
+            },
+        }
+    }
+}
+
+fn judge_calls(calls: &[CallRecord], f: &FakeCallsStep) -> Result<(), String> {
     let calls: Vec<&CallRecord> = calls
         .iter()
         .filter(|c| f.method.as_ref().is_none_or(|m| &c.method == m))
@@ -936,14 +1097,27 @@ fn fake_calls_step(env: &Env, f: &FakeCallsStep) -> Result<(), String> {
             format!(" (keys: {})", list.join(", "))
         }
     };
+    let got = calls.len() as u64;
+    let calls_note = || {
+        let faulted = calls.iter().filter(|c| c.fault.is_some()).count();
+        format!("({faulted} faulted, {effects} with an effect)")
+    };
 
     if let Some(want) = f.expect_calls {
-        let got = calls.len() as u64;
         if got != want {
-            let faulted = calls.iter().filter(|c| c.fault.is_some()).count();
             return Err(format!(
-                "expected {}, got {got} ({faulted} faulted, {effects} with an effect)",
-                plural(want, "call")
+                "expected {}, got {got} {}",
+                plural(want, "call"),
+                calls_note()
+            ));
+        }
+    }
+    if let Some(want) = f.expect_min_calls {
+        if got < want {
+            return Err(format!(
+                "expected at least {}, got {got} {}",
+                plural(want, "call"),
+                calls_note()
             ));
         }
     }
@@ -968,6 +1142,101 @@ fn fake_calls_step(env: &Env, f: &FakeCallsStep) -> Result<(), String> {
                 "expected at most {} per key, got {}",
                 plural(max, "effect"),
                 over.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn metric_step(env: &Env, m: &MetricStep) -> Result<(), String> {
+    let limit_ms = m.within_ms.unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_millis(limit_ms);
+    loop {
+        let remaining =
+            deadline
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(
+                    suite::DEFAULT_STEP_LIMIT_MS.min(1000),
+                ));
+        let call = client::send(env.addr, "GET", &m.path, &[], None);
+        let why = match tokio::time::timeout(remaining, call).await {
+            Err(_) => format!("GET {}: no response", m.path),
+            Ok(Err(e)) => format!("GET {}: {}", m.path, client_error(&e)),
+            Ok(Ok(resp)) if resp.status != 200 => format!("GET {}: status {}", m.path, resp.status),
+            Ok(Ok(resp)) => match metric_value(&resp.text(), &m.name) {
+                None => format!("no series {} in {}", m.name, m.path),
+                Some(v) => match judge_metric(v, m) {
+                    None => return Ok(()),
+                    Some(why) => why,
+                },
+            },
+        };
+        if Instant::now() >= deadline {
+            return Err(if limit_ms > 0 {
+                format!("{why} after {limit_ms} ms")
+            } else {
+                why
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn judge_metric(v: f64, m: &MetricStep) -> Option<String> {
+    if let Some(want) = m.expect {
+        if v != want {
+            return Some(format!("expected {want}, got {v}"));
+        }
+    }
+    if let Some(min) = m.expect_min {
+        if v < min {
+            return Some(format!("expected at least {min}, got {v}"));
+        }
+    }
+    if let Some(max) = m.expect_max {
+        if v > max {
+            return Some(format!("expected at most {max}, got {v}"));
+        }
+    }
+    None
+}
+
+/// The value of the series printed exactly as `name` (labels included) in
+/// Prometheus text format.
+fn metric_value(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| match v {
+            "+Inf" => Some(f64::INFINITY),
+            "-Inf" => Some(f64::NEG_INFINITY),
+            v => v.parse().ok(),
+        })
+}
+
+fn process_step(env: &Env, p: &ProcessStep) -> Result<(), String> {
+    let pid = env.pid();
+    if let Some(max) = p.expect_rss_max_mb {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .map_err(|e| format!("cannot read /proc/{pid}/status: {e}"))?;
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .ok_or_else(|| format!("no VmRSS in /proc/{pid}/status"))?;
+        let mb = kb / 1024;
+        if mb > max {
+            return Err(format!("expected an RSS of at most {max} MB, got {mb} MB"));
+        }
+    }
+    if let Some(max) = p.expect_fds_max {
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map_err(|e| format!("cannot read /proc/{pid}/fd: {e}"))?
+            .count() as u64;
+        if fds > max {
+            return Err(format!(
+                "expected at most {max} open file descriptors, got {fds}"
             ));
         }
     }
@@ -1160,6 +1429,94 @@ ms = 1
         }
         assert_eq!(loopback_addr("10.1.2.3:4100"), None);
         assert_eq!(loopback_addr("nonsense"), None);
+    }
+
+    #[test]
+    fn metric_values_are_read_by_exact_series() {
+        let text = "# TYPE a counter\na 3\na_total 9\nreq{route=\"/x\",status=\"201\"} 4 1700000000\ng +Inf\n";
+        assert_eq!(metric_value(text, "a"), Some(3.0));
+        assert_eq!(metric_value(text, "a_total"), Some(9.0));
+        assert_eq!(
+            metric_value(text, r#"req{route="/x",status="201"}"#),
+            Some(4.0)
+        );
+        assert_eq!(metric_value(text, "g"), Some(f64::INFINITY));
+        assert_eq!(metric_value(text, "missing"), None);
+    }
+
+    #[test]
+    fn signed_requests_carry_an_hmac_of_the_rendered_payload() {
+        let step: Step = toml::from_str::<toml::Value>(
+            r#"
+do = "request"
+method = "POST"
+path = "/hook/{i}"
+body = '{"n":{i}}'
+sign = { header = "X-Sig", secret = "s3cret", payload = "{timestamp}.{body}", value = "t={timestamp},v1={hmac}", timestamp_offset_s = -600 }
+"#,
+        )
+        .unwrap()
+        .try_into()
+        .unwrap();
+        let Step::Request(r) = step else { panic!() };
+        let p = prepare(&r, 2, &BTreeMap::new()).unwrap();
+        assert_eq!(p.path, "/hook/2");
+        assert_eq!(p.body.as_deref(), Some(&b"{\"n\":2}"[..]));
+        let (name, value) = p.headers.last().unwrap();
+        assert_eq!(name, "X-Sig");
+        let (t, v1) = value
+            .strip_prefix("t=")
+            .unwrap()
+            .split_once(",v1=")
+            .unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        assert!((now - 600 - t.parse::<i64>().unwrap()).abs() <= 2);
+        let want = hmac::hex(&hmac::hmac_sha256(
+            b"s3cret",
+            format!("{t}.{{\"n\":2}}").as_bytes(),
+        ));
+        assert_eq!(v1, want);
+    }
+
+    #[test]
+    fn expectations_report_the_first_unmet_one() {
+        let resp = Response {
+            status: 201,
+            headers: vec![("Idempotent-Replayed".into(), "true".into())],
+            body: br#"{"id":"ch_1","balance_cents":1900}"#.to_vec(),
+        };
+        let mut e = Expect {
+            statuses: &[201],
+            json: vec![("/balance_cents".into(), serde_json::json!(2000))],
+            headers: vec![],
+            contains: None,
+            body_bytes: None,
+        };
+        assert_eq!(
+            e.judge(&resp).unwrap().0,
+            "expected /balance_cents = 2000, got 1900"
+        );
+        e.json.clear();
+        e.body_bytes = Some(3);
+        assert_eq!(
+            e.judge(&resp).unwrap().0,
+            "expected a body of 3 bytes, got 34"
+        );
+        e.body_bytes = None;
+        e.statuses = &[200, 202];
+        assert_eq!(
+            e.judge(&resp).unwrap().0,
+            "expected status 200 or 202, got 201"
+        );
+        e.statuses = &[];
+        e.headers = vec![("Idempotent-Replayed".into(), "false".into())];
+        assert_eq!(
+            e.judge(&resp).unwrap().0,
+            "expected header Idempotent-Replayed: false, got \"true\""
+        );
     }
 
     #[test]

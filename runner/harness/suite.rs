@@ -22,6 +22,9 @@ pub const DEFAULT_STEP_LIMIT_MS: u64 = 5000;
 pub const DEFAULT_CHECK_LIMIT_MS: u64 = 30_000;
 const DEFAULT_LOG_WAIT_MS: u64 = 1000;
 const MAX_CONCURRENCY: u32 = 1000;
+const MAX_COUNT: u32 = 100_000;
+/// Generated bodies (`body_bytes`) are capped so a typo cannot eat the memory.
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, Error)]
 pub enum SuiteError {
@@ -100,6 +103,11 @@ pub(crate) struct RouteSpec {
     pub body: String,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// Answer with a generated body of this many bytes instead of `body`.
+    pub body_bytes: Option<usize>,
+    /// Answer with the request's body instead of `body`.
+    #[serde(default)]
+    pub echo_body: bool,
 }
 
 fn default_status() -> u16 {
@@ -137,11 +145,14 @@ pub(crate) struct Check {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "do", rename_all = "snake_case")]
 pub(crate) enum Step {
-    Request(RequestStep),
+    Request(Box<RequestStep>),
     FakeCalls(FakeCallsStep),
     Sleep(SleepStep),
     Signal(SignalStep),
     Log(LogStep),
+    Metric(MetricStep),
+    Process(ProcessStep),
+    Restart(RestartStep),
 }
 
 impl Step {
@@ -152,6 +163,9 @@ impl Step {
             Step::Sleep(_) => "sleep",
             Step::Signal(_) => "signal",
             Step::Log(_) => "log",
+            Step::Metric(_) => "metric",
+            Step::Process(_) => "process",
+            Step::Restart(_) => "restart",
         }
     }
 }
@@ -166,6 +180,11 @@ pub(crate) struct RequestStep {
     pub body: Option<String>,
     #[serde(default = "one")]
     pub concurrency: u32,
+    /// Total requests, sent `concurrency` at a time; default `concurrency`.
+    pub count: Option<u32>,
+    pub body_bytes: Option<usize>,
+    pub sign: Option<SignSpec>,
+    pub expect_body_bytes: Option<usize>,
     #[serde(default)]
     pub expect_status: Vec<u16>,
     #[serde(default)]
@@ -182,6 +201,26 @@ fn one() -> u32 {
     1
 }
 
+impl RequestStep {
+    pub fn total(&self) -> u32 {
+        self.count.unwrap_or(self.concurrency)
+    }
+}
+
+/// HMAC-SHA256 request signing (webhook-style).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SignSpec {
+    pub header: String,
+    pub secret: String,
+    /// Template of the signed bytes; may use `{timestamp}` and `{body}`.
+    pub payload: String,
+    /// Template of the header value; may use `{timestamp}` and `{hmac}`.
+    pub value: String,
+    #[serde(default)]
+    pub timestamp_offset_s: i64,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FakeCallsStep {
@@ -192,6 +231,9 @@ pub(crate) struct FakeCallsStep {
     pub expect_effects: Option<u64>,
     pub max_effects_per_key: Option<u64>,
     pub key_json: Option<String>,
+    pub expect_min_calls: Option<u64>,
+    /// Poll until the expectations hold (asynchronous work), up to this long.
+    pub within_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -225,6 +267,41 @@ pub(crate) struct LogStep {
 
 fn default_log_wait() -> u64 {
     DEFAULT_LOG_WAIT_MS
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MetricStep {
+    #[serde(default = "default_metrics_path")]
+    pub path: String,
+    /// The series exactly as printed, labels included.
+    pub name: String,
+    pub expect: Option<f64>,
+    pub expect_min: Option<f64>,
+    pub expect_max: Option<f64>,
+    pub within_ms: Option<u64>,
+}
+
+fn default_metrics_path() -> String {
+    "/metrics".to_string()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProcessStep {
+    pub expect_rss_max_mb: Option<u64>,
+    pub expect_fds_max: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RestartStep {
+    #[serde(default = "default_restart_signal")]
+    pub signal: String,
+}
+
+fn default_restart_signal() -> String {
+    "KILL".to_string()
 }
 
 /// The number of a signal name accepted by `do = "signal"`.
@@ -341,6 +418,19 @@ fn validate(raw: RawSuite, _path: &Path, problems: &mut Vec<String>) -> Suite {
                     route.status
                 ));
             }
+            if route.echo_body && route.body_bytes.is_some() {
+                problems.push(format!(
+                    "{at}: `echo_body` and `body_bytes` exclude each other"
+                ));
+            }
+            if (route.echo_body || route.body_bytes.is_some()) && !route.body.is_empty() {
+                problems.push(format!(
+                    "{at}: field `body` is unused with `echo_body` or `body_bytes`"
+                ));
+            }
+            if route.body_bytes.is_some_and(|n| n > MAX_BODY_BYTES) {
+                problems.push(format!("{at}: field `body_bytes` exceeds {MAX_BODY_BYTES}"));
+            }
             let effect_only = |n: &str| n == "effect";
             check_placeholders(
                 &route.body,
@@ -418,9 +508,14 @@ fn validate(raw: RawSuite, _path: &Path, problems: &mut Vec<String>) -> Suite {
                 }
             };
             let at = format!("{label}, step {} ({})", si + 1, step.kind());
-            if signalled && matches!(step, Step::Request(_) | Step::Signal(_)) {
+            if signalled
+                && matches!(
+                    step,
+                    Step::Request(_) | Step::Signal(_) | Step::Metric(_) | Step::Process(_)
+                )
+            {
                 problems.push(format!(
-                    "{at}: the service was already stopped by an earlier signal step"
+                    "{at}: the service was already stopped by an earlier signal step (add a restart step)"
                 ));
             }
             let known = |n: &str| {
@@ -445,6 +540,44 @@ fn validate(raw: RawSuite, _path: &Path, problems: &mut Vec<String>) -> Suite {
                         problems.push(format!(
                             "{at}: field `concurrency` must be 1..={MAX_CONCURRENCY}"
                         ));
+                    }
+                    if r.count.is_some_and(|c| !(1..=MAX_COUNT).contains(&c)) {
+                        problems.push(format!("{at}: field `count` must be 1..={MAX_COUNT}"));
+                    }
+                    if r.body.is_some() && r.body_bytes.is_some() {
+                        problems.push(format!("{at}: `body` and `body_bytes` exclude each other"));
+                    }
+                    if r.body_bytes.is_some_and(|n| n > MAX_BODY_BYTES) {
+                        problems.push(format!("{at}: field `body_bytes` exceeds {MAX_BODY_BYTES}"));
+                    }
+                    if let Some(sign) = &r.sign {
+                        if !is_token(&sign.header) {
+                            problems.push(format!(
+                                "{at}: field `sign.header`: {:?} is not a header name",
+                                sign.header
+                            ));
+                        }
+                        let with_ts = |extra: &'static str| {
+                            move |n: &str| n == "timestamp" || n == extra || known(n)
+                        };
+                        check_placeholders(
+                            &sign.secret,
+                            &known,
+                            &format!("{at}: field `sign.secret`"),
+                            problems,
+                        );
+                        check_placeholders(
+                            &sign.payload,
+                            &with_ts("body"),
+                            &format!("{at}: field `sign.payload`"),
+                            problems,
+                        );
+                        check_placeholders(
+                            &sign.value,
+                            &with_ts("hmac"),
+                            &format!("{at}: field `sign.value`"),
+                            problems,
+                        );
                     }
                     for s in &r.expect_status {
                         if !(100..=599).contains(s) {
@@ -516,10 +649,15 @@ fn validate(raw: RawSuite, _path: &Path, problems: &mut Vec<String>) -> Suite {
                         if f.expect_calls.is_none()
                             && f.expect_effects.is_none()
                             && f.max_effects_per_key.is_none()
+                            && f.expect_min_calls.is_none()
                         {
                             problems.push(format!(
-                                "{at}: expects nothing: add `expect_calls`, `expect_effects` or `max_effects_per_key`"
+                                "{at}: expects nothing: add `expect_calls`, `expect_min_calls`, `expect_effects` or `max_effects_per_key`"
                             ));
+                        }
+                        if f.within_ms.is_some_and(|ms| ms == 0 || ms > timeout_ms) {
+                            problems
+                                .push(format!("{at}: field `within_ms` must be 1..={timeout_ms}"));
                         }
                         if f.max_effects_per_key.is_some()
                             && f.key_json.is_none()
@@ -556,6 +694,38 @@ fn validate(raw: RawSuite, _path: &Path, problems: &mut Vec<String>) -> Suite {
                     if s.expect_exit_within_ms == 0 || s.expect_exit_within_ms > timeout_ms {
                         problems.push(format!(
                             "{at}: field `expect_exit_within_ms` must be 1..={timeout_ms}"
+                        ));
+                    }
+                }
+                Step::Metric(m) => {
+                    if m.name.is_empty() {
+                        problems.push(format!("{at}: field `name` is empty"));
+                    }
+                    if !m.path.starts_with('/') {
+                        problems.push(format!("{at}: field `path` must start with `/`"));
+                    }
+                    if m.expect.is_none() && m.expect_min.is_none() && m.expect_max.is_none() {
+                        problems.push(format!(
+                            "{at}: expects nothing: add `expect`, `expect_min` or `expect_max`"
+                        ));
+                    }
+                    if m.within_ms.is_some_and(|ms| ms == 0 || ms > timeout_ms) {
+                        problems.push(format!("{at}: field `within_ms` must be 1..={timeout_ms}"));
+                    }
+                }
+                Step::Process(p) => {
+                    if p.expect_rss_max_mb.is_none() && p.expect_fds_max.is_none() {
+                        problems.push(format!(
+                            "{at}: expects nothing: add `expect_rss_max_mb` or `expect_fds_max`"
+                        ));
+                    }
+                }
+                Step::Restart(r) => {
+                    signalled = false;
+                    if !matches!(r.signal.as_str(), "KILL" | "TERM") {
+                        problems.push(format!(
+                            "{at}: field `signal`: {:?} is not KILL or TERM",
+                            r.signal
                         ));
                     }
                 }
@@ -858,6 +1028,87 @@ ms = 1
         );
         assert!(
             msg.contains("check \"c1\": a check with this name is already defined"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn worker_and_proxy_steps_parse_and_a_restart_reopens_the_service() {
+        parse(
+            r#"
+[[checks]]
+name = "c1"
+[[checks.steps]]
+do = "request"
+method = "POST"
+path = "/v1/charges"
+count = 50
+concurrency = 5
+body_bytes = 2048
+expect_body_bytes = 0
+sign = { header = "X-Sig", secret = "s", payload = "{timestamp}.{body}", value = "t={timestamp},v1={hmac}" }
+[[checks.steps]]
+do = "fake_calls"
+fake = "provider"
+expect_min_calls = 1
+within_ms = 500
+[[checks.steps]]
+do = "metric"
+name = 'ledger_http_requests_total{route="/v1/charges",status="201"}'
+expect_min = 1
+[[checks.steps]]
+do = "process"
+expect_rss_max_mb = 200
+[[checks.steps]]
+do = "signal"
+signal = "TERM"
+[[checks.steps]]
+do = "restart"
+[[checks.steps]]
+do = "request"
+method = "GET"
+path = "/healthz"
+"#,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn conflicting_and_empty_new_fields_are_rejected() {
+        let msg = problems(
+            r#"
+[[checks]]
+name = "c1"
+[[checks.steps]]
+do = "request"
+method = "POST"
+path = "/x"
+body = "{}"
+body_bytes = 10
+sign = { header = "X-Sig", secret = "s", payload = "{hmac}", value = "{body}" }
+[[checks.steps]]
+do = "metric"
+name = "m"
+[[checks.steps]]
+do = "restart"
+signal = "INT"
+"#,
+        );
+        assert!(
+            msg.contains("`body` and `body_bytes` exclude each other"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("field `sign.payload`: unknown placeholder {hmac}"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("field `sign.value`: unknown placeholder {body}"),
+            "{msg}"
+        );
+        assert!(msg.contains("step 2 (metric): expects nothing"), "{msg}");
+        assert!(
+            msg.contains("step 3 (restart): field `signal`: \"INT\" is not KILL or TERM"),
             "{msg}"
         );
     }

@@ -10,6 +10,7 @@
 //! - `start`: catalog → bugged tree → workspace → warm build → record;
 //! - `submit`: copy → build → visible tests → acceptance suite → verdict;
 //! - `run`: build → the service under the drill's faults, logs streamed;
+//! - `target_dir`: private Cargo target directories sharing compiled dependencies;
 //! - `report`: everything a person reads (the only place that prints tables,
 //!   diffs and debriefs for these commands).
 
@@ -17,6 +18,7 @@ mod report;
 mod run;
 mod start;
 mod submit;
+mod target_dir;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -119,9 +121,9 @@ pub struct StartArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Stop after this many seconds of traffic.
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
-    pub duration: u64,
+    /// How many times to reproduce each of the incident's conditions.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub rounds: u32,
     #[command(flatten)]
     pub target: Target,
 }
@@ -146,8 +148,7 @@ pub(crate) struct Ctx {
 }
 
 pub fn run(command: SessionCommand, catalog_dir: Option<&PathBuf>) -> Result<u8, Failure> {
-    let (clock, test_clock) =
-        clock::from_env().map_err(|e| Failure::new(exit_code::USAGE, e))?;
+    let (clock, test_clock) = clock::from_env().map_err(|e| Failure::new(exit_code::USAGE, e))?;
     let cwd = std::env::current_dir()
         .map_err(|e| Failure::new(exit_code::USAGE, anyhow::anyhow!("current directory: {e}")))?;
     let ctx = Ctx {
@@ -174,12 +175,12 @@ impl From<ResultsError> for Failure {
     fn from(e: ResultsError) -> Failure {
         let code = match &e {
             ResultsError::Busy { .. } => exit_code::LOCKED,
-            ResultsError::Transition(_) | ResultsError::NotFound { .. } | ResultsError::NoDataDir => {
-                exit_code::USAGE
-            }
-            ResultsError::Io { .. } | ResultsError::Damaged { .. } | ResultsError::Exists { .. } => {
-                exit_code::RECORDS
-            }
+            ResultsError::Transition(_)
+            | ResultsError::NotFound { .. }
+            | ResultsError::NoDataDir => exit_code::USAGE,
+            ResultsError::Io { .. }
+            | ResultsError::Damaged { .. }
+            | ResultsError::Exists { .. } => exit_code::RECORDS,
         };
         Failure::new(code, e)
     }
@@ -188,7 +189,9 @@ impl From<ResultsError> for Failure {
 impl From<WorkspaceError> for Failure {
     fn from(e: WorkspaceError) -> Failure {
         let code = match &e {
-            WorkspaceError::NotEmpty { .. } | WorkspaceError::NotInWorkspace { .. } => exit_code::USAGE,
+            WorkspaceError::NotEmpty { .. } | WorkspaceError::NotInWorkspace { .. } => {
+                exit_code::USAGE
+            }
             WorkspaceError::BadLink { .. } => exit_code::RECORDS,
             WorkspaceError::Glob { .. } => exit_code::CATALOG,
             WorkspaceError::Io { .. } | WorkspaceError::Git { .. } => exit_code::FAILED,
@@ -340,15 +343,22 @@ fn found(ctx: &Ctx, target: &Target, location: &str) -> Result<u8, Failure> {
     let (file, line) = location
         .rsplit_once(':')
         .and_then(|(f, l)| Some((f, l.trim().parse::<u32>().ok().filter(|l| *l > 0)?)))
-        .ok_or_else(|| usage(format!("expected FILE:LINE (e.g. internal/ledger/ledger.go:42), got {location:?}")))?;
+        .ok_or_else(|| {
+            usage(format!(
+                "expected FILE:LINE (e.g. internal/ledger/ledger.go:42), got {location:?}"
+            ))
+        })?;
     let cwd = if ctx.cwd.starts_with(ws.root()) {
         ctx.cwd.clone()
     } else {
         ws.root().to_path_buf()
     };
-    let rel = ws
-        .relative_path(&cwd, file)
-        .ok_or_else(|| usage(format!("{file} is not a file of the workspace {}", ws.root().display())))?;
+    let rel = ws.relative_path(&cwd, file).ok_or_else(|| {
+        usage(format!(
+            "{file} is not a file of the workspace {}",
+            ws.root().display()
+        ))
+    })?;
     let Some(snap_line) = ws.snapshot_line(&rel, line)? else {
         return Err(usage(format!(
             "{rel} is not part of the code you were given (it is not in the snapshot)"
@@ -359,12 +369,18 @@ fn found(ctx: &Ctx, target: &Target, location: &str) -> Result<u8, Failure> {
     let catalog = catalog(ctx)?;
     let d = drill_of(&catalog, &record)?;
     let patch = d.drill.patch(&record.attempt.language).ok_or_else(|| {
-        Failure::new(exit_code::CATALOG, anyhow::anyhow!("drill {} has no patch for {}", d.drill.id, record.attempt.language))
+        Failure::new(
+            exit_code::CATALOG,
+            anyhow::anyhow!(
+                "drill {} has no patch for {}",
+                d.drill.id,
+                record.attempt.language
+            ),
+        )
     })?;
     let correct = patch.touched_lines().iter().any(|t| {
         t.path == rel
-            && t
-                .lines
+            && t.lines
                 .iter()
                 .any(|&l| l.abs_diff(snap_line as usize) <= FOUND_TOLERANCE)
     });
@@ -376,7 +392,10 @@ fn found(ctx: &Ctx, target: &Target, location: &str) -> Result<u8, Failure> {
         }],
         ctx.clock.now(),
     )?;
-    print!("{}", report::found_text(&after, &located_at, correct, ctx.clock.now()));
+    print!(
+        "{}",
+        report::found_text(&after, &located_at, correct, ctx.clock.now())
+    );
     Ok(exit_code::SUCCESS)
 }
 

@@ -83,10 +83,7 @@ pub fn status_text(record: &Record, now: Timestamp, path: &Path) -> String {
         ("State", s.state.as_str().to_string()),
         ("Active", active_line(&s)),
         ("Found", found_line(&s)),
-        (
-            "Hints",
-            format!("{} of {}", s.hints, h.hints_available),
-        ),
+        ("Hints", format!("{} of {}", s.hints, h.hints_available)),
         ("Submits", submits_line(&s)),
     ];
     if let Some(ms) = s.time_to_fix_ms {
@@ -316,9 +313,7 @@ fn colour_diff(text: &str, colour: bool) -> String {
         if code.is_empty() {
             out.push_str(line);
         } else {
-            let (body, nl) = line
-                .strip_suffix('\n')
-                .map_or((line, ""), |b| (b, "\n"));
+            let (body, nl) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
             out.push_str(&format!("\x1b[{code}m{body}\x1b[0m{nl}"));
         }
     }

@@ -10,6 +10,7 @@
 
 use std::time::Instant;
 
+use super::target_dir::TreeCache;
 use super::{cache, catalog, drill_of, locate, report, Ctx, RunArgs};
 use crate::attempt::EventKind;
 use crate::builder;
@@ -33,13 +34,24 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> Result<u8, Failure> {
     let hidden = report::hidden(&record);
     let catalog = catalog(ctx)?;
     let d = drill_of(&catalog, &record)?;
-    let cache = cache();
+    let tree_cache = TreeCache::for_tree(
+        &cache(),
+        d.spec,
+        &d.scenario.name,
+        &format!("attempts/{}", located.id),
+        ws.root(),
+    );
     let started = ctx.clock.now();
     let rt = runtime()?;
 
     eprintln!("Building your code...");
     let t = Instant::now();
-    let built = match rt.block_on(builder::build(d.spec, &d.scenario.name, ws.root(), &cache)) {
+    let built = match rt.block_on(builder::build(
+        d.spec,
+        &d.scenario.name,
+        ws.root(),
+        &tree_cache.cache,
+    )) {
         Ok(b) => b,
         Err(e) => {
             println!("Your code does not build: {e}");
@@ -47,13 +59,12 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> Result<u8, Failure> {
         }
     };
     let build_ms = t.elapsed().as_millis() as u64;
+    tree_cache.publish();
     println!("Built in {}.", human_duration(t.elapsed()));
 
     let checks = d.drill.checks.clone();
     let total = checks.len() * args.rounds as usize;
-    println!(
-        "Running the service under the incident's conditions ({total} run(s); Ctrl-C stops)."
-    );
+    println!("Running the service under the incident's conditions ({total} run(s); Ctrl-C stops).");
     let mut anomalies = 0usize;
     let work = async {
         let mut n = 0;
@@ -76,7 +87,9 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> Result<u8, Failure> {
                     println!("service | {line}");
                 }
                 match &r.outcome {
-                    Outcome::Pass => println!("observed: no anomaly in {}", human_duration(r.duration)),
+                    Outcome::Pass => {
+                        println!("observed: no anomaly in {}", human_duration(r.duration))
+                    }
                     Outcome::Fail { reason } => {
                         anomalies += 1;
                         println!("observed: ANOMALY: {reason}");

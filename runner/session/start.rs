@@ -9,6 +9,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use super::target_dir::TreeCache;
 use super::{cache, catalog, Ctx, StartArgs};
 use crate::attempt::{Header, Record};
 use crate::builder;
@@ -43,7 +44,10 @@ pub fn start(ctx: &Ctx, args: StartArgs) -> Result<u8, Failure> {
     let (drill, lang) = if args.random {
         pick_random(&catalog, args.lang.as_deref(), &results, &engineer)?
     } else {
-        let id = args.id.as_deref().expect("clap requires an id without --random");
+        let id = args
+            .id
+            .as_deref()
+            .expect("clap requires an id without --random");
         let drill = catalog.drill(id)?;
         let lang = match (&args.lang, drill.languages.as_slice()) {
             (Some(l), _) => l.clone(),
@@ -64,7 +68,11 @@ pub fn start(ctx: &Ctx, args: StartArgs) -> Result<u8, Failure> {
         _ => {
             return Err(usage(format!(
                 "{} has no {lang} version; --lang {}",
-                if blind { "this drill" } else { drill.id.as_str() },
+                if blind {
+                    "this drill"
+                } else {
+                    drill.id.as_str()
+                },
                 drill.languages.join("|")
             )))
         }
@@ -160,8 +168,7 @@ fn prepare(
         drill.ticket.title.trim(),
         drill.ticket.body.trim()
     );
-    let target_dir = cache.target_dir(&scenario.name);
-    let drill_md = drill_md(scenario, spec, &target_dir);
+    let drill_md = drill_md(scenario, spec);
     let snapshot = Snapshot {
         source: &bugged,
         incident_md: &incident,
@@ -169,10 +176,17 @@ fn prepare(
         exclude: &exclude,
     };
     let ws = workspace::create(dest, &snapshot, id, results.root())?;
-    if spec.toolchain == Toolchain::Cargo {
-        // The engineer's own `cargo build` shares the kit's target directory,
-        // so dependencies compiled for any drill of this scenario are reused
-        // and their first build is incremental. Untracked and ignored.
+    let tree_cache = TreeCache::for_tree(
+        &cache,
+        spec,
+        &scenario.name,
+        &format!("attempts/{id}"),
+        ws.root(),
+    );
+    if let Some(target_dir) = tree_cache.cargo_target_dir() {
+        // The engineer's own `cargo build` uses the same private target
+        // directory as the kit's builds of this workspace: the warm build
+        // below makes their first build incremental. Untracked and ignored.
         let cargo_dir = ws.root().join(".cargo");
         let config = cargo_dir.join("config.toml");
         if !config.exists() {
@@ -181,16 +195,14 @@ fn prepare(
                     fs::write(
                         &config,
                         format!(
-                            "# Written by drillkit (not part of the snapshot): compiled dependencies\n\
-                             # are shared between drills of this scenario.\n\
+                            "# Written by drillkit (not part of the snapshot): this workspace's build\n\
+                             # directory, seeded with the scenario's compiled dependencies.\n\
                              [build]\ntarget-dir = {:?}\n",
                             target_dir.display().to_string()
                         ),
                     )
                 })
-                .map_err(|e| {
-                    Failure::new(exit_code::FAILED, anyhow::anyhow!("{}: {e}", config.display()))
-                })?;
+                .map_err(|e| Failure::new(exit_code::FAILED, anyhow::anyhow!("{}: {e}", config.display())))?;
         }
     }
 
@@ -198,7 +210,12 @@ fn prepare(
     eprintln!("Building the workspace once, so your first build is incremental (not timed)...");
     let rt = runtime()?;
     let built = rt
-        .block_on(builder::build(spec, &scenario.name, ws.root(), &cache))
+        .block_on(builder::build(
+            spec,
+            &scenario.name,
+            ws.root(),
+            &tree_cache.cache,
+        ))
         .map_err(|e| {
             Failure::new(
                 exit_code::INFRASTRUCTURE,
@@ -210,6 +227,7 @@ fn prepare(
             )
         })?;
     drop(built);
+    tree_cache.publish();
     Ok((ws, started.elapsed().as_millis() as u64))
 }
 
@@ -231,16 +249,13 @@ fn build_output_patterns(spec: &LanguageSpec, tree: &Path) -> Vec<String> {
         .collect()
 }
 
-fn drill_md(scenario: &Scenario, spec: &LanguageSpec, target_dir: &Path) -> String {
+fn drill_md(scenario: &Scenario, spec: &LanguageSpec) -> String {
     let (build, note) = match spec.toolchain {
-        Toolchain::Go => ("go build ./...".to_string(), String::new()),
+        Toolchain::Go => ("go build ./...", ""),
         Toolchain::Cargo => (
-            "cargo build".to_string(),
-            format!(
-                "\nBuild output goes to the kit's shared target directory ({}), set in the\n\
-                 untracked `.cargo/config.toml`, so dependencies are compiled once per scenario.\n",
-                target_dir.display()
-            ),
+            "cargo build",
+            "\nBuild output goes to this workspace's own target directory in the kit's cache\n\
+             (see the untracked `.cargo/config.toml`), seeded with compiled dependencies.\n",
         ),
     };
     format!(
@@ -278,7 +293,10 @@ fn started_text(
     let drill_line = if h.blind {
         "hidden (blind: revealed when the attempt ends)".to_string()
     } else {
-        format!("{} — {} ({}, difficulty {}/5)", h.drill, h.title, h.class, h.difficulty)
+        format!(
+            "{} — {} ({}, difficulty {}/5)",
+            h.drill, h.title, h.class, h.difficulty
+        )
     };
     let rule = "=".repeat(72);
     format!(
@@ -334,7 +352,11 @@ fn attempt_id(now: Timestamp, engineer: &str) -> String {
         slug = slug.replace("--", "-");
     }
     let slug: String = slug.trim_matches('-').chars().take(24).collect();
-    let slug = if slug.is_empty() { "anon".to_string() } else { slug };
+    let slug = if slug.is_empty() {
+        "anon".to_string()
+    } else {
+        slug
+    };
     format!(
         "{}-{}-{:06x}",
         now.compact(),
@@ -400,8 +422,8 @@ fn claim_dir(
 ) -> Result<(PathBuf, bool), Failure> {
     if let Some(dir) = dir {
         let dir = ctx.cwd.join(dir);
-        return match fs::read_dir(&dir) {
-            Ok(mut entries) if entries.next().is_some() => Err(usage(format!(
+        return match fs::read_dir(&dir).map(|mut entries| entries.next().is_some()) {
+            Ok(true) => Err(usage(format!(
                 "{} is not empty; pass --dir a new or empty directory",
                 dir.display()
             ))),

@@ -12,6 +12,7 @@ use std::fs::{self, File, TryLockError};
 use std::path::{Path, PathBuf};
 
 use super::report::{self, Verification};
+use super::target_dir::TreeCache;
 use super::{cache, catalog, drill_of, locate, Ctx, DrillRef, Target};
 use crate::attempt::{EventKind, Verdict};
 use crate::builder::{self, BuildError, Cache};
@@ -53,7 +54,10 @@ pub fn submit(ctx: &Ctx, target: &Target) -> Result<u8, Failure> {
     toolchain::require(
         d.spec.toolchain,
         &d.spec.min_version,
-        &format!("verifying the {} version of `{}`", d.spec.lang, d.scenario.name),
+        &format!(
+            "verifying the {} version of `{}`",
+            d.spec.lang, d.scenario.name
+        ),
     )
     .map_err(|e| Failure::new(exit_code::TOOLCHAIN, e))?;
 
@@ -90,7 +94,14 @@ pub fn submit(ctx: &Ctx, target: &Target) -> Result<u8, Failure> {
             let reference = reference_fix(&ws, &d)?;
             print!(
                 "{}",
-                report::submit_pass_text(&after, &v, &d, &changes, &reference, report::use_colour())
+                report::submit_pass_text(
+                    &after,
+                    &v,
+                    &d,
+                    &changes,
+                    &reference,
+                    report::use_colour()
+                )
             );
             Ok(exit_code::SUCCESS)
         }
@@ -159,8 +170,12 @@ fn verify_dir(cache: &Cache, scenario: &str, lang: &str) -> Result<VerifyDir, Fa
 fn judge(ws: &Workspace, d: &DrillRef<'_>, cache: &Cache) -> Result<Judgement, Failure> {
     let dir = verify_dir(cache, &d.scenario.name, &d.spec.lang)?;
     ws.sync_to(&dir.src)?;
+    let key = format!("verify/{}-{}", d.scenario.name, d.spec.lang);
+    let tree_cache = TreeCache::for_tree(cache, d.spec, &d.scenario.name, &key, &dir.src);
     let rt = runtime()?;
-    Ok(rt.block_on(judge_tree(&dir.src, d, cache)))
+    let judgement = rt.block_on(judge_tree(&dir.src, d, &tree_cache.cache));
+    tree_cache.publish();
+    Ok(judgement)
 }
 
 async fn judge_tree(src: &Path, d: &DrillRef<'_>, cache: &Cache) -> Judgement {

@@ -71,7 +71,7 @@ func TestCreateChargeValidation(t *testing.T) {
 	}{
 		{"missing key", "", validBody, "missing or invalid Idempotency-Key header"},
 		{"key too long", strings.Repeat("k", 129), validBody, "missing or invalid Idempotency-Key header"},
-		{"key not printable", "key\x01", validBody, "missing or invalid Idempotency-Key header"},
+		{"key not printable", "key\xe9", validBody, "missing or invalid Idempotency-Key header"},
 		{"key checked before body", "", `not json`, "missing or invalid Idempotency-Key header"},
 		{"not json", "k1", `not json`, "invalid JSON body"},
 		{"not an object", "k1", `[1,2]`, "invalid JSON body"},

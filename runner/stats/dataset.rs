@@ -1,0 +1,198 @@
+//! The attempts a statistic is computed over: read from one or more results
+//! directories (JSON records and imported CSV batches), merged with
+//! duplicates by attempt id counted once, filtered.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::attempt::{Record, State};
+use crate::clock::Timestamp;
+use crate::csvio;
+use crate::results::{Damaged, ResultsDir, ResultsError};
+
+use super::km::Obs;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Fixed,
+    Abandoned,
+    TimedOut,
+    /// Still running: censored at its active time so far.
+    Open,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Fixed => "fixed",
+            Outcome::Abandoned => "abandoned",
+            Outcome::TimedOut => "timed_out",
+            Outcome::Open => "open",
+        }
+    }
+}
+
+/// One attempt, reduced to what the statistics use.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Observation {
+    pub id: String,
+    pub engineer: String,
+    pub drill: String,
+    pub class: String,
+    pub language: String,
+    pub started: Timestamp,
+    pub outcome: Outcome,
+    /// Active seconds to the first correct `found`, if there was one.
+    pub time_to_find_s: Option<f64>,
+    /// Active seconds to the fix, or to the censoring (give-up, time-out, now).
+    pub time_s: f64,
+    pub submits: u32,
+    pub hints: u32,
+    /// Where it came from: a record's path, or `file.csv:line`.
+    pub source: String,
+}
+
+impl Observation {
+    pub fn from_record(path: &Path, record: &Record, now: Timestamp) -> Observation {
+        let s = record.summary(now);
+        let h = &record.attempt;
+        let outcome = match s.state {
+            State::Fixed => Outcome::Fixed,
+            State::Abandoned => Outcome::Abandoned,
+            State::Active | State::Paused => Outcome::Open,
+        };
+        Observation {
+            id: h.id.clone(),
+            engineer: h.engineer.clone(),
+            drill: h.drill.clone(),
+            class: h.class.clone(),
+            language: h.language.clone(),
+            started: s.started_at,
+            outcome,
+            time_to_find_s: s.time_to_find_ms.map(|ms| ms as f64 / 1000.0),
+            time_s: s.time_to_fix_ms.unwrap_or(s.active_ms) as f64 / 1000.0,
+            submits: s.submits,
+            hints: s.hints,
+            source: path.display().to_string(),
+        }
+    }
+
+    pub fn scenario(&self) -> &str {
+        self.drill.split('/').next().unwrap_or(&self.drill)
+    }
+
+    pub fn fixed(&self) -> bool {
+        self.outcome == Outcome::Fixed
+    }
+
+    /// Time-to-fix as a possibly censored observation.
+    pub fn fix_obs(&self) -> Obs {
+        Obs {
+            time: self.time_s,
+            event: self.fixed(),
+        }
+    }
+
+    /// Time-to-find: the first correct `found`; a fix with no claim proves
+    /// the cause was found by the fix (an upper bound, used as the time);
+    /// otherwise censored where the attempt ended.
+    pub fn find_obs(&self) -> Obs {
+        match self.time_to_find_s {
+            Some(t) => Obs::event(t),
+            None if self.fixed() => Obs::event(self.time_s),
+            None => Obs::censored(self.time_s),
+        }
+    }
+
+    /// Time-to-fix for rank tests: a censored attempt ranks after every fix.
+    pub fn rank_time(&self) -> f64 {
+        if self.fixed() {
+            self.time_s
+        } else {
+            f64::INFINITY
+        }
+    }
+}
+
+/// Which attempts to keep; empty lists keep everything.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Filter {
+    pub engineers: Vec<String>,
+    pub scenarios: Vec<String>,
+    pub classes: Vec<String>,
+    pub languages: Vec<String>,
+    pub drills: Vec<String>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+}
+
+impl Filter {
+    pub fn keeps(&self, o: &Observation) -> bool {
+        let ok = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x == v);
+        ok(&self.engineers, &o.engineer)
+            && ok(&self.scenarios, o.scenario())
+            && ok(&self.classes, &o.class)
+            && ok(&self.languages, &o.language)
+            && ok(&self.drills, &o.drill)
+            && self.since.is_none_or(|t| o.started >= t)
+            && self.until.is_none_or(|t| o.started < t)
+    }
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Dataset {
+    pub results_dirs: Vec<PathBuf>,
+    pub observations: Vec<Observation>,
+    /// Records that could not be read: reported, never silently skipped.
+    pub damaged: Vec<Damaged>,
+    /// Attempts met more than once (same id in several places), counted once.
+    pub duplicates: usize,
+    /// Records timed by a test clock (`DRILL_TEST_CLOCK`), left out.
+    pub test_clock_excluded: usize,
+    /// Attempts the filter left out.
+    pub filtered_out: usize,
+}
+
+/// Reads every directory; `now` is the time open attempts are censored at.
+pub fn load(dirs: &[PathBuf], filter: &Filter, now: Timestamp) -> Result<Dataset, ResultsError> {
+    let mut ds = Dataset::default();
+    let mut seen: HashSet<String> = HashSet::new();
+    for dir in dirs {
+        let results = ResultsDir::at(dir);
+        ds.results_dirs.push(results.root().to_path_buf());
+        let listing = results.list()?;
+        ds.damaged.extend(listing.damaged);
+        let mut batch = Vec::with_capacity(listing.records.len());
+        for (path, record) in &listing.records {
+            if record.attempt.test_clock {
+                ds.test_clock_excluded += 1;
+                continue;
+            }
+            batch.push(Observation::from_record(path, record, now));
+        }
+        for file in csvio::imported_files(results.root()) {
+            let parsed = std::fs::read_to_string(&file)
+                .map_err(|e| e.to_string())
+                .and_then(|text| csvio::parse(&text, &file).map_err(|e| e.to_string()));
+            match parsed {
+                Ok(rows) => batch.extend(rows),
+                Err(why) => ds.damaged.push(Damaged { path: file, why }),
+            }
+        }
+        for o in batch {
+            if !seen.insert(o.id.clone()) {
+                ds.duplicates += 1;
+            } else if filter.keeps(&o) {
+                ds.observations.push(o);
+            } else {
+                ds.filtered_out += 1;
+            }
+        }
+    }
+    ds.observations
+        .sort_by(|a, b| (a.started, &a.id).cmp(&(b.started, &b.id)));
+    Ok(ds)
+}

@@ -1,0 +1,3 @@
+module edgeproxy
+
+go 1.24

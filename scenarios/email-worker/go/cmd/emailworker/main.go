@@ -1,0 +1,120 @@
+// Command emailworker is the email-worker service: config, logging, wiring,
+// signals and graceful shutdown.
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"emailworker/internal/config"
+	"emailworker/internal/httpapi"
+	"emailworker/internal/logging"
+	"emailworker/internal/metrics"
+	"emailworker/internal/provider"
+	"emailworker/internal/queue"
+	"emailworker/internal/worker"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+// run returns the exit status so deferred cleanup runs before os.Exit.
+func run() int {
+	log := logging.New(os.Stderr)
+
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		log.Error("invalid configuration", "error", err.Error())
+		return 2
+	}
+
+	q, err := queue.Open(cfg.DBPath)
+	if err != nil {
+		log.Error("fatal error", "error", err.Error())
+		return 1
+	}
+	defer q.Close() // for the early returns; Close is idempotent
+
+	m := metrics.New()
+	client := provider.New(provider.Options{
+		BaseURL:     cfg.ProviderURL,
+		Timeout:     cfg.SendTimeout,
+		MaxAttempts: cfg.SendMaxAttempts,
+		Backoff:     cfg.SendBackoff,
+		RatePerSec:  cfg.SendRatePerSec,
+	}, log, m)
+	pool := worker.New(q, client, log, m, worker.Options{
+		Concurrency:  cfg.WorkerConcurrency,
+		BufferSize:   cfg.BufferSize,
+		Lease:        cfg.Lease,
+		PollInterval: cfg.PollInterval,
+	})
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	// Listening before logging means the "listening" line carries the real
+	// port even when LISTEN_ADDR asks for port 0.
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		log.Error("fatal error", "error", err.Error())
+		return 1
+	}
+	log.Info("listening", "addr", ln.Addr().String())
+
+	// The pool stops claiming on the signal (ctx); hard, cancelled once the
+	// shutdown budget is spent, cuts the sends still running.
+	hard, cancelHard := context.WithCancel(context.Background())
+	defer cancelHard()
+	pool.Start(ctx, hard)
+
+	srv := &http.Server{
+		Handler:           httpapi.New(q, log, m),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		log.Error("fatal error", "error", err.Error())
+		return 1
+	case <-ctx.Done():
+	}
+	stop() // a second signal now kills the process the default way
+	log.Info("shutting down", "signal", signalName(context.Cause(ctx)))
+
+	budget := time.AfterFunc(cfg.ShutdownTimeout, cancelHard)
+	defer budget.Stop()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); errors.Is(err, context.DeadlineExceeded) {
+		srv.Close() // budget spent: drop the requests still running
+	}
+	// In-flight sends finish (or are cut at the budget and released) and
+	// buffered emails go back to the queue before the database closes.
+	pool.Wait()
+	q.Close() // before "stopped", as the README orders it
+	log.Info("stopped")
+	return 0
+}
+
+// signalName maps NotifyContext's cancellation cause (which describes the
+// signal as "<sig.String()> signal received") to the conventional name both
+// twins log, e.g. "SIGTERM".
+func signalName(cause error) string {
+	for sig, name := range map[os.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT"} {
+		if strings.HasPrefix(cause.Error(), sig.String()) {
+			return name
+		}
+	}
+	return cause.Error()
+}

@@ -1,0 +1,121 @@
+//! Configuration from the environment.
+
+use std::fmt;
+use std::time::Duration;
+
+/// The whole service configuration; see the README for meanings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub listen_addr: String,
+    pub db_path: String,
+    pub webhook_secret: String,
+    pub signature_tolerance: Duration,
+    pub max_body_bytes: usize,
+    pub downstream_url: String,
+    pub downstream_timeout: Duration,
+    pub downstream_max_attempts: u32,
+    pub downstream_backoff: Duration,
+    pub workers: usize,
+    pub queue_size: usize,
+    pub shutdown_timeout: Duration,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::load(|name| std::env::var(name).unwrap_or_default())
+    }
+
+    /// Builds a Config from `getenv` (the process environment in
+    /// production). Taking the lookup function instead of reading the
+    /// environment directly keeps tests free of process-wide environment
+    /// mutation. An empty variable counts as unset.
+    pub fn load<F>(getenv: F) -> Result<Config, ConfigError>
+    where
+        F: Fn(&str) -> String,
+    {
+        let webhook_secret = getenv("WEBHOOK_SECRET");
+        if webhook_secret.is_empty() {
+            return Err(ConfigError("WEBHOOK_SECRET is required".to_string()));
+        }
+        // Dropping a trailing slash lets us append "/events" blindly.
+        let downstream_url = getenv("DOWNSTREAM_URL");
+        let downstream_url = downstream_url
+            .strip_suffix('/')
+            .unwrap_or(&downstream_url)
+            .to_string();
+        if downstream_url.is_empty() {
+            return Err(ConfigError("DOWNSTREAM_URL is required".to_string()));
+        }
+
+        // Each numeric variable: name, default, minimum accepted value.
+        let nums: [(&str, i64, i64); 8] = [
+            ("SIGNATURE_TOLERANCE_S", 300, 0),
+            ("MAX_BODY_BYTES", 65536, 1),
+            ("DOWNSTREAM_TIMEOUT_MS", 2000, 1),
+            ("DOWNSTREAM_MAX_ATTEMPTS", 5, 1),
+            ("DOWNSTREAM_BACKOFF_MS", 200, 0),
+            ("WORKERS", 4, 1),
+            ("QUEUE_SIZE", 1000, 1),
+            ("SHUTDOWN_TIMEOUT_MS", 5000, 0),
+        ];
+        let mut vals = [0i64; 8];
+        for (i, (name, def, min)) in nums.into_iter().enumerate() {
+            let v =
+                parse_int(&getenv(name), def).map_err(|e| ConfigError(format!("{name}: {e}")))?;
+            if v < min {
+                return Err(ConfigError(format!(
+                    "{name}: must be at least {min}, got {v}"
+                )));
+            }
+            vals[i] = v;
+        }
+        Ok(Config {
+            listen_addr: or_default(getenv("LISTEN_ADDR"), "127.0.0.1:8080"),
+            db_path: or_default(getenv("DB_PATH"), "webhooks.db"),
+            webhook_secret,
+            signature_tolerance: Duration::from_secs(unsigned(vals[0])),
+            max_body_bytes: usize::try_from(vals[1]).unwrap_or(usize::MAX),
+            downstream_url,
+            downstream_timeout: Duration::from_millis(unsigned(vals[2])),
+            downstream_max_attempts: u32::try_from(vals[3]).unwrap_or(u32::MAX),
+            downstream_backoff: Duration::from_millis(unsigned(vals[4])),
+            workers: usize::try_from(vals[5]).unwrap_or(usize::MAX),
+            queue_size: usize::try_from(vals[6]).unwrap_or(usize::MAX),
+            shutdown_timeout: Duration::from_millis(unsigned(vals[7])),
+        })
+    }
+}
+
+fn or_default(v: String, def: &str) -> String {
+    if v.is_empty() {
+        def.to_string()
+    } else {
+        v
+    }
+}
+
+/// Parses a base-10 integer, `def` when unset.
+fn parse_int(v: &str, def: i64) -> Result<i64, String> {
+    if v.is_empty() {
+        return Ok(def);
+    }
+    v.parse::<i64>()
+        .map_err(|_| format!("not an integer: {v:?}"))
+}
+
+fn unsigned(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
