@@ -43,6 +43,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show one drill: what it is, its scenario and its incident ticket.
+    ///
+    /// Hints, the acceptance checks, the patches and the debrief stay hidden:
+    /// they give the answer away.
+    Show {
+        /// `scenario/bug`, or a bug name that is unique in the catalog.
+        id: String,
+        /// Print a JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Prove the catalog is sound: every bug reproduces, every clean tree passes.
     Verify(VerifyArgs),
     // The engineer's drill (start, run, status, hint, found, submit, pause,
@@ -102,6 +113,7 @@ pub fn load_catalog(dir: Option<&PathBuf>) -> Result<Catalog, Failure> {
 pub fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
         Command::List { json } => list(cli.catalog.as_ref(), json),
+        Command::Show { id, json } => show(cli.catalog.as_ref(), &id, json),
         Command::Verify(args) => verify_cmd(cli.catalog.as_ref(), args),
         Command::Session(command) => crate::session::run(command, cli.catalog.as_ref()),
     }
@@ -122,7 +134,6 @@ fn list(dir: Option<&PathBuf>, json: bool) -> Result<u8, Failure> {
                     "class": d.class,
                     "difficulty": d.difficulty,
                     "languages": d.languages,
-                    "checks": d.checks,
                 })
             })
             .collect();
@@ -152,6 +163,41 @@ fn list(dir: Option<&PathBuf>, json: bool) -> Result<u8, Failure> {
         catalog.scenarios.len(),
         catalog.root.display()
     );
+    Ok(exit_code::SUCCESS)
+}
+
+fn show(dir: Option<&PathBuf>, id: &str, json: bool) -> Result<u8, Failure> {
+    let catalog = load_catalog(dir)?;
+    let d = catalog.drill(id)?;
+    let scenario = catalog.scenario(&d.scenario);
+    let class = crate::taxonomy::find(&d.class).map(|c| c.name).unwrap_or("");
+    if json {
+        let v = serde_json::json!({
+            "id": d.id,
+            "scenario": d.scenario,
+            "scenario_title": scenario.title,
+            "title": d.title,
+            "class": d.class,
+            "class_name": class,
+            "difficulty": d.difficulty,
+            "languages": d.languages,
+            "hints": d.hints.len(),
+            "ticket": { "title": d.ticket.title, "body": d.ticket.body },
+        });
+        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+        return Ok(exit_code::SUCCESS);
+    }
+    println!("{}  {}", d.id, d.title);
+    println!();
+    println!("scenario    {} ({})", scenario.title, d.scenario);
+    println!("class       {} ({class})", d.class);
+    println!("difficulty  {}/5", d.difficulty);
+    println!("languages   {}", d.languages.join(", "));
+    println!("hints       {}", d.hints.len());
+    println!();
+    println!("# {}", d.ticket.title);
+    println!();
+    println!("{}", d.ticket.body.trim_end());
     Ok(exit_code::SUCCESS)
 }
 

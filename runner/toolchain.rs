@@ -88,3 +88,18 @@ pub fn require(tc: Toolchain, min: &str, needed: &str) -> Result<ToolchainVersio
     }
     Ok(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_old_toolchain_is_refused_with_the_versions() {
+        // Needs a real `cargo` on PATH, as every test of the kit does.
+        let e = require(Toolchain::Cargo, "99.0", "scenario `x` (rust)").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("needs at least 99.0"), "{msg}");
+        assert!(msg.contains("scenario `x` (rust)"), "{msg}");
+        assert!(require(Toolchain::Cargo, "1.0", "test").is_ok());
+    }
+}

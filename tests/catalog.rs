@@ -266,3 +266,19 @@ fn which(program: &str) -> PathBuf {
         })
         .unwrap_or_else(|| panic!("{program} not on PATH"))
 }
+
+#[test]
+fn show_prints_the_ticket_but_not_the_answer() {
+    let out = drill()
+        .args(["show", "stalled-provider"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("billing-ledger/stalled-provider"), "{text}");
+    assert!(text.contains("missing-timeout"), "{text}");
+    assert!(text.contains("INC-5033"), "{text}");
+    // Hints and the debrief are the answer: never shown before an attempt ends.
+    assert!(!text.contains("never applied to the HTTP request"), "{text}");
+    assert!(!text.contains("root cause"), "{text}");
+}
