@@ -1121,6 +1121,15 @@ fn judge_calls(calls: &[CallRecord], f: &FakeCallsStep) -> Result<(), String> {
             ));
         }
     }
+    if let Some(max) = f.expect_max_calls {
+        if got > max {
+            return Err(format!(
+                "expected at most {}, got {got} {}",
+                plural(max, "call"),
+                calls_note()
+            ));
+        }
+    }
     if let Some(want) = f.expect_effects {
         if effects != want {
             return Err(format!(

@@ -232,6 +232,8 @@ pub(crate) struct FakeCallsStep {
     pub max_effects_per_key: Option<u64>,
     pub key_json: Option<String>,
     pub expect_min_calls: Option<u64>,
+    /// No more calls than this (checked when the step runs; with `within_ms`, on every poll).
+    pub expect_max_calls: Option<u64>,
     /// Poll until the expectations hold (asynchronous work), up to this long.
     pub within_ms: Option<u64>,
 }
@@ -650,9 +652,10 @@ fn validate(raw: RawSuite, _path: &Path, problems: &mut Vec<String>) -> Suite {
                             && f.expect_effects.is_none()
                             && f.max_effects_per_key.is_none()
                             && f.expect_min_calls.is_none()
+                            && f.expect_max_calls.is_none()
                         {
                             problems.push(format!(
-                                "{at}: expects nothing: add `expect_calls`, `expect_min_calls`, `expect_effects` or `max_effects_per_key`"
+                                "{at}: expects nothing: add `expect_calls`, `expect_min_calls`, `expect_max_calls`, `expect_effects` or `max_effects_per_key`"
                             ));
                         }
                         if f.within_ms.is_some_and(|ms| ms == 0 || ms > timeout_ms) {

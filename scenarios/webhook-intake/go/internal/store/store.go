@@ -45,6 +45,13 @@ CREATE TABLE IF NOT EXISTS events (
 
 const eventColumns = `id, type, payload, status, attempts, received_at`
 
+// scanEvent reads one row of eventColumns.
+func scanEvent(row interface{ Scan(...any) error }) (Event, error) {
+	var ev Event
+	err := row.Scan(&ev.ID, &ev.Type, &ev.Payload, &ev.Status, &ev.Attempts, &ev.ReceivedAt)
+	return ev, err
+}
+
 // Store is the SQLite-backed event store.
 type Store struct {
 	db *sql.DB
@@ -94,10 +101,8 @@ func (s *Store) Insert(ctx context.Context, ev Event) (bool, error) {
 
 // Get returns the event with this id, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (Event, error) {
-	var ev Event
-	err := s.db.QueryRowContext(ctx,
-		`SELECT `+eventColumns+` FROM events WHERE id = ?`, id).Scan(
-		&ev.ID, &ev.Type, &ev.Payload, &ev.Status, &ev.Attempts, &ev.ReceivedAt)
+	ev, err := scanEvent(s.db.QueryRowContext(ctx,
+		`SELECT `+eventColumns+` FROM events WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Event{}, ErrNotFound
 	}
@@ -125,8 +130,8 @@ func (s *Store) Pending(ctx context.Context) ([]Event, error) {
 	defer rows.Close()
 	var out []Event
 	for rows.Next() {
-		var ev Event
-		if err := rows.Scan(&ev.ID, &ev.Type, &ev.Payload, &ev.Status, &ev.Attempts, &ev.ReceivedAt); err != nil {
+		ev, err := scanEvent(rows)
+		if err != nil {
 			return nil, err
 		}
 		out = append(out, ev)
