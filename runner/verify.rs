@@ -53,6 +53,9 @@ pub struct CheckRun {
     pub run: u32,
     /// `pass`, `fail` or `error`.
     pub outcome: &'static str,
+    /// Why a check failed or could not judge: a bug must fail for the intended reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     #[serde(with = "crate::util::duration_ms", rename = "duration_ms")]
     pub duration: Duration,
 }
@@ -429,6 +432,10 @@ async fn run_steps(
                     Outcome::Fail { .. } => "fail",
                     Outcome::Error { .. } => "error",
                 },
+                reason: match &r.outcome {
+                    Outcome::Pass => None,
+                    Outcome::Fail { reason } | Outcome::Error { reason } => Some(reason.clone()),
+                },
                 duration: r.duration,
             });
             match (&r.outcome, drill.is_some()) {
@@ -465,10 +472,18 @@ async fn run_steps(
         let checks = names
             .map(|n| n.len())
             .unwrap_or_else(|| scenario.suite.check_names().len());
+        // For a drill, show how the bug shows: an author sees at once whether
+        // the check fails for the intended reason.
+        let how = log
+            .checks
+            .iter()
+            .find_map(|c| c.reason.as_deref())
+            .map(|r| format!("; run 1: {r}"))
+            .unwrap_or_default();
         log.push(
             &step_name,
             Status::Ok,
-            format!("{checks} check(s) × {} run(s)", opts.runs),
+            format!("{checks} check(s) × {} run(s){how}", opts.runs),
             t,
         );
     }

@@ -86,13 +86,13 @@ fn claim_oldest_first_up_to_limit() {
 fn expired_lease_is_claimed_again() {
     let (q, _dir) = open();
     enqueue(&q, 1);
-    assert_eq!(q.claim(1, Duration::from_millis(20)).unwrap().len(), 1);
+    assert_eq!(q.claim(1, Duration::from_millis(300)).unwrap().len(), 1);
     assert_eq!(
         q.claim(1, Duration::from_secs(60)).unwrap().len(),
         0,
         "leased job claimed again before its lease expired"
     );
-    std::thread::sleep(Duration::from_millis(40));
+    std::thread::sleep(Duration::from_millis(400));
     assert_eq!(q.claim(1, Duration::from_secs(60)).unwrap().len(), 1);
 }
 

@@ -84,13 +84,13 @@ func TestClaimOldestFirstUpToLimit(t *testing.T) {
 func TestExpiredLeaseIsClaimedAgain(t *testing.T) {
 	q := open(t)
 	enqueue(t, q, 1)
-	if jobs, _ := q.Claim(context.Background(), 1, 20*time.Millisecond); len(jobs) != 1 {
+	if jobs, _ := q.Claim(context.Background(), 1, 300*time.Millisecond); len(jobs) != 1 {
 		t.Fatalf("first claim got %d jobs", len(jobs))
 	}
 	if jobs, _ := q.Claim(context.Background(), 1, time.Minute); len(jobs) != 0 {
 		t.Errorf("leased job claimed again before its lease expired")
 	}
-	time.Sleep(40 * time.Millisecond)
+	time.Sleep(400 * time.Millisecond)
 	if jobs, _ := q.Claim(context.Background(), 1, time.Minute); len(jobs) != 1 {
 		t.Errorf("expired lease: got %d jobs, want 1", len(jobs))
 	}
