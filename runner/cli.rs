@@ -60,6 +60,13 @@ pub enum Command {
     // resume, abandon, attempts): runner/session/.
     #[command(flatten)]
     Session(crate::session::SessionCommand),
+    // Statistics, report and experiment plan (issue 4): runner/analysis.rs.
+    /// Time-to-find / time-to-fix statistics: per language and class, Go vs Rust, censoring-aware.
+    Stats(crate::analysis::StatsArgs),
+    /// Write a self-contained HTML report (charts, comparison, decision record).
+    Report(crate::analysis::ReportArgs),
+    /// Make a counterbalanced plan of drills per engineer (or `plan status`).
+    Plan(crate::analysis::PlanArgs),
 }
 
 #[derive(Debug, Args)]
@@ -116,6 +123,9 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Show { id, json } => show(cli.catalog.as_ref(), &id, json),
         Command::Verify(args) => verify_cmd(cli.catalog.as_ref(), args),
         Command::Session(command) => crate::session::run(command, cli.catalog.as_ref()),
+        Command::Stats(args) => crate::analysis::stats(args),
+        Command::Report(args) => crate::analysis::report(args),
+        Command::Plan(args) => crate::analysis::plan(args, cli.catalog.as_ref()),
     }
 }
 
@@ -170,7 +180,9 @@ fn show(dir: Option<&PathBuf>, id: &str, json: bool) -> Result<u8, Failure> {
     let catalog = load_catalog(dir)?;
     let d = catalog.drill(id)?;
     let scenario = catalog.scenario(&d.scenario);
-    let class = crate::taxonomy::find(&d.class).map(|c| c.name).unwrap_or("");
+    let class = crate::taxonomy::find(&d.class)
+        .map(|c| c.name)
+        .unwrap_or("");
     if json {
         let v = serde_json::json!({
             "id": d.id,

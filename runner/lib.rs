@@ -20,6 +20,9 @@ pub mod results;
 pub mod session;
 pub mod workspace;
 // Statistics, export, report and plan (issue 4).
+pub mod analysis;
 pub mod csvio;
 pub mod export;
+pub mod plan;
+pub mod report;
 pub mod stats;

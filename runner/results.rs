@@ -254,7 +254,9 @@ fn sync_dir(dir: &Path) -> Result<(), ResultsError> {
         .map_err(io_err("syncing the directory", dir))
 }
 
-fn read_record(path: &Path) -> Result<Record, ResultsError> {
+/// Reads and validates the record at `path` (also used by `stats::dataset`,
+/// which streams a directory instead of holding every record).
+pub fn read_record(path: &Path) -> Result<Record, ResultsError> {
     let bytes = fs::read(path).map_err(io_err("reading", path))?;
     let damaged = |why: String| ResultsError::Damaged {
         path: path.to_path_buf(),

@@ -68,7 +68,15 @@ fn list_json_describes_every_drill() {
         assert!(ids.contains(&id), "{id} missing from {ids:?}");
     }
     for i in &items {
-        assert_eq!(i["scenario"], "billing-ledger");
+        let id = i["id"].as_str().unwrap();
+        assert_eq!(
+            format!(
+                "{}/{}",
+                i["scenario"].as_str().unwrap(),
+                i["bug"].as_str().unwrap()
+            ),
+            id
+        );
         assert!(i["title"].as_str().is_some_and(|t| !t.is_empty()));
         assert!(i["class"].as_str().is_some());
         let d = i["difficulty"].as_u64().unwrap();
@@ -269,16 +277,16 @@ fn which(program: &str) -> PathBuf {
 
 #[test]
 fn show_prints_the_ticket_but_not_the_answer() {
-    let out = drill()
-        .args(["show", "stalled-provider"])
-        .output()
-        .unwrap();
+    let out = drill().args(["show", "stalled-provider"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("billing-ledger/stalled-provider"), "{text}");
     assert!(text.contains("missing-timeout"), "{text}");
     assert!(text.contains("INC-5033"), "{text}");
     // Hints and the debrief are the answer: never shown before an attempt ends.
-    assert!(!text.contains("never applied to the HTTP request"), "{text}");
+    assert!(
+        !text.contains("never applied to the HTTP request"),
+        "{text}"
+    );
     assert!(!text.contains("root cause"), "{text}");
 }

@@ -329,7 +329,7 @@ fn workspace_has_one_commit_and_nothing_from_the_drill_folder() {
             continue;
         }
         let data = fs::read(&entry).unwrap();
-        assert!(!forbidden.iter().any(|f| *f == data), "{}", entry.display());
+        assert!(!forbidden.contains(&data), "{}", entry.display());
     }
 }
 
@@ -347,7 +347,7 @@ fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 #[test]
-fn kill_9_during_submit_leaves_a_valid_record() {
+fn kill_9_during_submit_leaves_a_valid_record_and_a_second_command_is_refused_meanwhile() {
     let _turn = heavy();
     let d = Drill::new();
     let ws = d.start(&[DOUBLE_CHARGE, "--lang", "go"]);
@@ -360,7 +360,7 @@ fn kill_9_during_submit_leaves_a_valid_record() {
     let mut child = std::process::Command::new(bin)
         .arg("submit")
         .current_dir(&ws)
-        .env_remove("DRILL_CATALOG")
+        .env("DRILL_CATALOG", util::repo())
         .env("DRILL_RESULTS", &d.results)
         .env("DRILL_TEST_CLOCK", d.tmp.path().join("clock"))
         .stdout(Stdio::null())
@@ -373,6 +373,9 @@ fn kill_9_during_submit_leaves_a_valid_record() {
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     assert!(first.starts_with("Verifying"), "{first}");
+    // While it verifies, a second command on the attempt is refused clearly.
+    let out = d.expect(&ws, &["pause"], 7);
+    assert!(stderr(&out).contains("drill submit, pid"), "{}", both(&out));
     // Mid-verification: kill the whole group, no chance to clean up.
     let pgid = child.id() as i32;
     assert_eq!(unsafe { libc::killpg(pgid, libc::SIGKILL) }, 0);

@@ -222,12 +222,13 @@ pub fn cost_rows(r: &StatsReport) -> Option<Vec<Vec<String>>> {
             .find(|x| x.group == g && &x.language == l)
             .map_or("—".to_string(), |x| money_time(x.median_cost))
     };
-    for (g, d) in &cost.difference {
+    for c in &r.comparisons {
+        let d = cost.difference.get(&c.group).copied().flatten();
         rows.push(vec![
-            g.clone(),
-            find(g, a),
-            find(g, b),
-            d.map_or("—".to_string(), |v| format!("{:+.0}", v)),
+            c.group.clone(),
+            find(&c.group, a),
+            find(&c.group, b),
+            d.map_or("—".to_string(), |v| format!("{v:+.0}")),
         ]);
     }
     Some(rows)
@@ -255,7 +256,7 @@ pub fn notes(r: &StatsReport) -> Vec<String> {
     );
     v.push(format!(
         "Ratios are {b}/{a} of median time-to-fix, percentile bootstrap ({} resamples, seed {}); \
-         rank tests put give-ups after every fix; Holm corrects across {}s.",
+         rank tests put give-ups after every fix; Holm corrects across the {} groups.",
         o.resamples,
         o.seed,
         o.group_by.as_str(),

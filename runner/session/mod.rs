@@ -86,8 +86,12 @@ pub enum SessionCommand {
         #[command(flatten)]
         target: Target,
     },
-    /// List the attempts in the results directory.
+    /// List the attempts in the results directory (or export / import them as CSV).
+    #[command(args_conflicts_with_subcommands = true)]
     Attempts {
+        /// `export` / `import` (issue 4: runner/analysis.rs).
+        #[command(subcommand)]
+        csv: Option<crate::analysis::AttemptsCsv>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -100,8 +104,11 @@ pub enum SessionCommand {
 #[derive(Debug, Args)]
 pub struct StartArgs {
     /// The drill (`scenario/bug`, or a unique bug name); see `drill list`.
-    #[arg(required_unless_present = "random", conflicts_with = "random")]
+    #[arg(required_unless_present_any = ["random", "next"], conflicts_with_all = ["random", "next"])]
     pub id: Option<String>,
+    /// Start the engineer's next drill of the saved plan (`drill plan`); needs --engineer.
+    #[arg(long, conflicts_with_all = ["random", "lang"], requires = "engineer")]
+    pub next: bool,
     /// Pick a drill at random and keep it hidden until the attempt ends (blind).
     #[arg(long)]
     pub random: bool,
@@ -167,7 +174,8 @@ pub fn run(command: SessionCommand, catalog_dir: Option<&PathBuf>) -> Result<u8,
         SessionCommand::Pause { target } => simple(&ctx, &target, "pause", EventKind::Pause),
         SessionCommand::Resume { target } => simple(&ctx, &target, "resume", EventKind::Resume),
         SessionCommand::Abandon { target } => simple(&ctx, &target, "abandon", EventKind::Abandon),
-        SessionCommand::Attempts { json, results } => attempts(results.as_deref(), json),
+        SessionCommand::Attempts { csv: Some(c), .. } => crate::analysis::attempts_csv(c),
+        SessionCommand::Attempts { json, results, .. } => attempts(&ctx, results.as_deref(), json),
     }
 }
 
@@ -416,7 +424,7 @@ fn simple(ctx: &Ctx, target: &Target, command: &str, kind: EventKind) -> Result<
     Ok(exit_code::SUCCESS)
 }
 
-fn attempts(results: Option<&Path>, json: bool) -> Result<u8, Failure> {
+fn attempts(ctx: &Ctx, results: Option<&Path>, json: bool) -> Result<u8, Failure> {
     let dir = ResultsDir::resolve(results)?;
     let listing = dir.list()?;
     for d in &listing.damaged {
@@ -427,10 +435,10 @@ fn attempts(results: Option<&Path>, json: bool) -> Result<u8, Failure> {
         );
     }
     if json {
-        let value = report::attempts_json(&listing, &dir);
+        let value = report::attempts_json(&listing, &dir, ctx.clock.now());
         println!("{}", serde_json::to_string_pretty(&value).expect("json"));
     } else {
-        print!("{}", report::attempts_text(&listing, &dir));
+        print!("{}", report::attempts_text(&listing, &dir, ctx.clock.now()));
     }
     Ok(if listing.damaged.is_empty() {
         exit_code::SUCCESS

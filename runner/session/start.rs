@@ -6,6 +6,7 @@ use std::collections::hash_map::RandomState;
 use std::collections::BTreeMap;
 use std::fs;
 use std::hash::{BuildHasher, Hasher};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -35,13 +36,18 @@ pub fn start(ctx: &Ctx, args: StartArgs) -> Result<u8, Failure> {
         .map(|e| e.trim().to_string())
         .filter(|e| !e.is_empty())
         .or_else(workspace::git_user_name)
+        .or_else(ask_engineer)
         .ok_or_else(|| {
             usage(
                 "who is drilling? pass --engineer NAME (or set it once with \
                  `git config --global user.name NAME`)",
             )
         })?;
-    let (drill, lang) = if args.random {
+    let (drill, lang) = if args.next {
+        // The plan names the drill and the language (issue 4: runner/plan.rs).
+        let (id, lang) = crate::analysis::next_assignment(&results, &engineer)?;
+        (catalog.drill(&id)?, lang)
+    } else if args.random {
         pick_random(&catalog, args.lang.as_deref(), &results, &engineer)?
     } else {
         let id = args
@@ -122,6 +128,17 @@ pub fn start(ctx: &Ctx, args: StartArgs) -> Result<u8, Failure> {
         started_text(&record, drill, scenario, ws.root(), build_ms, &results)
     );
     Ok(exit_code::SUCCESS)
+}
+
+/// Asks for the engineer's name on a terminal (nothing to ask elsewhere).
+fn ask_engineer() -> Option<String> {
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    eprint!("Your name, for the results (or pass --engineer; git's user.name is not set): ");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).ok()?;
+    Some(line.trim().to_string()).filter(|n| !n.is_empty())
 }
 
 /// Bugged tree → workspace → warm build. Returns the build time (not counted).
@@ -435,10 +452,12 @@ fn claim_dir(
             Err(e) => Err(usage(format!("{}: {e}", dir.display()))),
         };
     }
+    // `drill-…`: easy to recognise, and ignored by the kit's own .gitignore
+    // when a drill is started from the kit's checkout.
     let base = if blind {
         format!("drill-{lang}")
     } else {
-        format!("{}-{lang}", drill.bug)
+        format!("drill-{}-{lang}", drill.bug)
     };
     for n in 1..1000 {
         let name = if n == 1 {

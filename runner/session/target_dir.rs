@@ -142,12 +142,7 @@ pub fn seed(shared: &Path, private: &Path, local: &LocalPackage) -> io::Result<(
     if let Ok(entries) = fs::read_dir(&from) {
         fs::create_dir_all(&to)?;
         for entry in entries.flatten() {
-            let name = entry.file_name();
-            // A session another build is writing right now is not a cache yet.
-            if name.to_string_lossy().ends_with("-working") {
-                continue;
-            }
-            link_tree(&entry.path(), &to.join(&name))?;
+            link_tree(&entry.path(), &to.join(entry.file_name()))?;
         }
     }
     Ok(())
@@ -187,10 +182,17 @@ fn link_dependencies(from: &Path, to: &Path, local: &LocalPackage) -> io::Result
 }
 
 /// Recreates `from` at `to` with hard links (files) and directories; lock
-/// files are created empty instead (a lock must never be shared).
+/// files are created empty instead (a lock must never be shared), and an
+/// incremental session another build is writing (`*-working`) is skipped.
 fn link_tree(from: &Path, to: &Path) -> io::Result<()> {
     let ty = fs::symlink_metadata(from)?.file_type();
     if ty.is_dir() {
+        if from
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with("-working"))
+        {
+            return Ok(());
+        }
         fs::create_dir_all(to)?;
         for entry in fs::read_dir(from)?.flatten() {
             link_tree(&entry.path(), &to.join(entry.file_name()))?;

@@ -31,58 +31,66 @@ pub struct RatioCi {
     pub seed: u64,
 }
 
-/// A group prepared for resampling: distinct times with their fix and
-/// censoring counts, each observation mapped to its (time, kind) cell.
+/// A group prepared for resampling: observations sorted by time, and where
+/// each run of equal times ends.
 struct Prepared {
     times: Vec<f64>,
-    /// For observation i (in input order): 2 * distinct-time index + censored.
-    cell: Vec<u32>,
+    event: Vec<bool>,
+    /// The last observation of a run of equal times.
+    run_end: Vec<bool>,
 }
 
 impl Prepared {
     fn new(obs: &[Obs]) -> Prepared {
-        let mut times: Vec<f64> = obs.iter().map(|o| o.time).collect();
-        times.sort_by(f64::total_cmp);
-        times.dedup();
-        let cell = obs
-            .iter()
-            .map(|o| {
-                let k = times.partition_point(|&t| t < o.time) as u32;
-                2 * k + u32::from(!o.event)
-            })
+        let mut sorted = obs.to_vec();
+        sorted.sort_by(|a, b| a.time.total_cmp(&b.time).then(b.event.cmp(&a.event)));
+        let run_end = (0..sorted.len())
+            .map(|i| i + 1 == sorted.len() || sorted[i + 1].time != sorted[i].time)
             .collect();
-        Prepared { times, cell }
+        Prepared {
+            times: sorted.iter().map(|o| o.time).collect(),
+            event: sorted.iter().map(|o| o.event).collect(),
+            run_end,
+        }
     }
 
     /// KM median of one resample (∞ when not reached), R's midpoint rule included.
     fn resample_median(&self, rng: &mut Rng, counts: &mut [u32]) -> f64 {
         counts.iter_mut().for_each(|c| *c = 0);
-        let n = self.cell.len();
+        let n = self.times.len();
         for _ in 0..n {
-            counts[self.cell[rng.below(n)] as usize] += 1;
+            counts[rng.below(n)] += 1;
         }
         let mut at_risk = n as u32;
         let mut surv = 1.0f64;
-        let mut k = 0;
-        while k < self.times.len() {
-            let (d, c) = (counts[2 * k], counts[2 * k + 1]);
+        let (mut d, mut c) = (0u32, 0u32);
+        for i in 0..n {
+            // One pass in time order; a run of equal times is applied at its last member.
+            let w = counts[i];
+            if self.event[i] {
+                d += w;
+            } else {
+                c += w;
+            }
+            if !self.run_end[i] {
+                continue;
+            }
             if d > 0 {
                 surv *= 1.0 - f64::from(d) / f64::from(at_risk);
                 if surv <= 0.5 + 1.5e-8 {
-                    if (surv - 0.5).abs() <= 1.5e-8 {
-                        let t = self.times[k];
-                        let next = (k + 1..self.times.len()).find(|&j| counts[2 * j] > 0);
-                        if let Some(j) = next {
-                            if at_risk > d + c {
-                                return (t + self.times[j]) / 2.0;
-                            }
+                    let t = self.times[i];
+                    if (surv - 0.5).abs() <= 1.5e-8 && at_risk > d + c {
+                        // Exactly one half: midpoint to the next time with a fix.
+                        if let Some(j) = (i + 1..n).find(|&j| self.event[j] && counts[j] > 0) {
+                            return (t + self.times[j]) / 2.0;
                         }
                     }
-                    return self.times[k];
+                    return t;
                 }
             }
             at_risk -= d + c;
-            k += 1;
+            d = 0;
+            c = 0;
         }
         f64::INFINITY
     }
@@ -101,8 +109,8 @@ pub fn ratio_of_medians(a: &[Obs], b: &[Obs], resamples: u32, seed: u64, conf: f
             .map(|t| {
                 let (pa, pb) = (&pa, &pb);
                 scope.spawn(move || {
-                    let mut ca = vec![0u32; 2 * pa.times.len()];
-                    let mut cb = vec![0u32; 2 * pb.times.len()];
+                    let mut ca = vec![0u32; pa.times.len()];
+                    let mut cb = vec![0u32; pb.times.len()];
                     let start = t * chunk;
                     let end = ((t + 1) * chunk).min(resamples as usize);
                     (start..end)

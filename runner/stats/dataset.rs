@@ -163,16 +163,9 @@ pub fn load(dirs: &[PathBuf], filter: &Filter, now: Timestamp) -> Result<Dataset
     for dir in dirs {
         let results = ResultsDir::at(dir);
         ds.results_dirs.push(results.root().to_path_buf());
-        let listing = results.list()?;
-        ds.damaged.extend(listing.damaged);
-        let mut batch = Vec::with_capacity(listing.records.len());
-        for (path, record) in &listing.records {
-            if record.attempt.test_clock {
-                ds.test_clock_excluded += 1;
-                continue;
-            }
-            batch.push(Observation::from_record(path, record, now));
-        }
+        let (mut batch, damaged, test_clock) = read_records(results.root(), now)?;
+        ds.damaged.extend(damaged);
+        ds.test_clock_excluded += test_clock;
         for file in csvio::imported_files(results.root()) {
             let parsed = std::fs::read_to_string(&file)
                 .map_err(|e| e.to_string())
@@ -194,5 +187,77 @@ pub fn load(dirs: &[PathBuf], filter: &Filter, now: Timestamp) -> Result<Dataset
     }
     ds.observations
         .sort_by(|a, b| (a.started, &a.id).cmp(&(b.started, &b.id)));
+    ds.damaged.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(ds)
+}
+
+type Read = (Vec<Observation>, Vec<Damaged>, usize);
+
+/// The records of one directory (the same files `ResultsDir::list` reads),
+/// each reduced to an observation as soon as it is read, so memory holds
+/// observations, not event logs; read on every core.
+fn read_records(root: &Path, now: Timestamp) -> Result<Read, ResultsError> {
+    let entries = match std::fs::read_dir(root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
+        Err(source) => {
+            return Err(ResultsError::Io {
+                action: "reading the results directory",
+                path: root.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| ResultsError::Io {
+            action: "reading the results directory",
+            path: root.to_path_buf(),
+            source,
+        })?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !name.starts_with('.') && name.ends_with(".json") {
+            paths.push(entry.path());
+        }
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let chunk = paths.len().div_ceil(threads).max(1);
+    let parts: Vec<Read> = std::thread::scope(|scope| {
+        let handles: Vec<_> = paths
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut out: Read = Default::default();
+                    for path in part {
+                        match crate::results::read_record(path) {
+                            Ok(r) if r.attempt.test_clock => out.2 += 1,
+                            Ok(r) => out.0.push(Observation::from_record(path, &r, now)),
+                            Err(ResultsError::Damaged { path, why }) => {
+                                out.1.push(Damaged { path, why })
+                            }
+                            Err(e) => out.1.push(Damaged {
+                                path: path.clone(),
+                                why: e.to_string(),
+                            }),
+                        }
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("reader thread"))
+            .collect()
+    });
+    let mut all: Read = Default::default();
+    for (o, d, t) in parts {
+        all.0.extend(o);
+        all.1.extend(d);
+        all.2 += t;
+    }
+    Ok(all)
 }

@@ -13,9 +13,12 @@ use assert_cmd::Command;
 use drillkit::clock::Timestamp;
 use serde_json::Value;
 
-/// The kit's own catalog.
+/// The catalog under test: the kit's own, or `DRILL_TEST_CATALOG` (a copy,
+/// to run these tests while the kit's catalog is being edited).
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("DRILL_TEST_CATALOG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }
 
 /// Tests that build and judge services take turns: acceptance checks have
@@ -102,7 +105,7 @@ impl Drill {
     pub fn cmd_in(&self, dir: &Path) -> Command {
         let mut c = Command::cargo_bin("drill").expect("drill binary");
         c.current_dir(dir)
-            .env_remove("DRILL_CATALOG")
+            .env("DRILL_CATALOG", repo())
             .env("DRILL_RESULTS", &self.results)
             .env("DRILL_TEST_CLOCK", &self.clock_file)
             .env("NO_COLOR", "1");
@@ -181,6 +184,19 @@ impl Drill {
         drillkit::results::ResultsDir::at(&self.results)
             .load(&id)
             .unwrap()
+    }
+}
+
+impl Drop for Drill {
+    /// Removes the private build directories of this test's attempts (Rust
+    /// workspaces get one in the kit's cache; see runner/session/target_dir.rs).
+    fn drop(&mut self) {
+        let cache = drillkit::builder::Cache::from_env();
+        for path in self.record_paths() {
+            if let Some(id) = path.file_stem() {
+                let _ = fs::remove_dir_all(cache.root.join("private/attempts").join(id));
+            }
+        }
     }
 }
 

@@ -96,12 +96,13 @@ impl Proxy {
 
     /// Logs and counts a request once its response head is ready.
     fn log_request(&self, method: &str, path: &str, start: Instant, status: StatusCode) {
-        self.metrics.request(status.as_u16());
+        let elapsed = start.elapsed();
+        self.metrics.request(status.as_u16(), elapsed);
         tracing::info!(
             method,
             path,
             status = status.as_u16(),
-            duration_ms = start.elapsed().as_millis() as u64,
+            duration_ms = elapsed.as_millis() as u64,
             "request"
         );
     }
@@ -286,8 +287,8 @@ impl Drop for UpstreamBody {
     }
 }
 
-fn full(text: String) -> ProxyBody {
-    Full::new(Bytes::from(text))
+fn full(data: impl Into<Bytes>) -> ProxyBody {
+    Full::new(data.into())
         .map_err(|never| match never {})
         .boxed_unsync()
 }

@@ -159,10 +159,8 @@ impl Pool {
     /// Whether GET /healthz answers 2xx, body included, within the health
     /// timeout.
     async fn probe(&self, u: &Upstream) -> bool {
-        match tokio::time::timeout(self.opts.health_timeout, self.get_healthz(&u.url)).await {
-            Ok(Ok(ok)) => ok,
-            _ => false,
-        }
+        let probe = tokio::time::timeout(self.opts.health_timeout, self.get_healthz(&u.url));
+        matches!(probe.await, Ok(Ok(true)))
     }
 
     async fn get_healthz(&self, base: &str) -> Result<bool, BoxError> {

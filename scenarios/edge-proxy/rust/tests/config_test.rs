@@ -66,14 +66,54 @@ fn load_overrides() {
 #[test]
 fn load_rejects_invalid() {
     let cases = [
-        ("missing upstreams", "UPSTREAM_URLS", "", "UPSTREAM_URLS is required"),
-        ("https upstream", "UPSTREAM_URLS", "https://127.0.0.1:9001", "UPSTREAM_URLS"),
-        ("upstream with a path", "UPSTREAM_URLS", "http://127.0.0.1:9001/api", "UPSTREAM_URLS"),
-        ("empty list item", "UPSTREAM_URLS", "http://127.0.0.1:9001,", "UPSTREAM_URLS"),
-        ("not a number", "UPSTREAM_TIMEOUT_MS", "fast", "UPSTREAM_TIMEOUT_MS"),
-        ("zero timeout", "UPSTREAM_TIMEOUT_MS", "0", "UPSTREAM_TIMEOUT_MS"),
-        ("zero conns", "UPSTREAM_MAX_CONNS", "0", "UPSTREAM_MAX_CONNS"),
-        ("negative shutdown", "SHUTDOWN_TIMEOUT_MS", "-1", "SHUTDOWN_TIMEOUT_MS"),
+        (
+            "missing upstreams",
+            "UPSTREAM_URLS",
+            "",
+            "UPSTREAM_URLS is required",
+        ),
+        (
+            "https upstream",
+            "UPSTREAM_URLS",
+            "https://127.0.0.1:9001",
+            "UPSTREAM_URLS",
+        ),
+        (
+            "upstream with a path",
+            "UPSTREAM_URLS",
+            "http://127.0.0.1:9001/api",
+            "UPSTREAM_URLS",
+        ),
+        (
+            "empty list item",
+            "UPSTREAM_URLS",
+            "http://127.0.0.1:9001,",
+            "UPSTREAM_URLS",
+        ),
+        (
+            "not a number",
+            "UPSTREAM_TIMEOUT_MS",
+            "fast",
+            "UPSTREAM_TIMEOUT_MS",
+        ),
+        (
+            "zero timeout",
+            "UPSTREAM_TIMEOUT_MS",
+            "0",
+            "UPSTREAM_TIMEOUT_MS",
+        ),
+        (
+            "zero conns",
+            "UPSTREAM_MAX_CONNS",
+            "0",
+            "UPSTREAM_MAX_CONNS",
+        ),
+        (
+            "negative shutdown",
+            "SHUTDOWN_TIMEOUT_MS",
+            "-1",
+            "SHUTDOWN_TIMEOUT_MS",
+        ),
     ];
     for (name, key, value, want_err) in cases {
         let mut vars = HashMap::from([("UPSTREAM_URLS", "http://127.0.0.1:9001")]);

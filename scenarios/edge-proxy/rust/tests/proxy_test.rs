@@ -10,15 +10,18 @@ use util::{answer, assert_error, handler, new_proxy, new_upstream, send, serve};
 
 #[tokio::test]
 async fn forwards_request_and_answer() {
-    let up = new_upstream(handler(|req: hyper::Request<hyper::body::Incoming>| async move {
-        let line = format!("{} {}", req.method(), req.uri());
-        let body = req.into_body().collect().await.unwrap().to_bytes();
-        let mut resp = answer(201, &format!("{line} {}", String::from_utf8_lossy(&body)));
-        resp.headers_mut().insert("x-upstream", "yes".parse().unwrap());
-        resp
-    }))
+    let up = new_upstream(handler(
+        |req: hyper::Request<hyper::body::Incoming>| async move {
+            let line = format!("{} {}", req.method(), req.uri());
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            let mut resp = answer(201, &format!("{line} {}", String::from_utf8_lossy(&body)));
+            resp.headers_mut()
+                .insert("x-upstream", "yes".parse().unwrap());
+            resp
+        },
+    ))
     .await;
-    let px = new_proxy(Duration::from_secs(1), &[up.url.clone()]).await;
+    let px = new_proxy(Duration::from_secs(1), &[&up.url]).await;
 
     let r = send(&px, "POST", "/v1/items?sort=asc", "hello", &[]).await;
     assert_eq!(r.status, 201);
@@ -30,21 +33,23 @@ async fn forwards_request_and_answer() {
 async fn strips_hop_by_hop_headers() {
     let seen = Arc::new(Mutex::new(HeaderMap::new()));
     let seen_by_upstream = seen.clone();
-    let up = new_upstream(handler(move |req: hyper::Request<hyper::body::Incoming>| {
-        *seen_by_upstream.lock().unwrap() = req.headers().clone();
-        async move {
-            let mut resp = Response::new(Full::new(Bytes::new()));
-            let h = resp.headers_mut();
-            h.insert("connection", "X-Upstream-Hop".parse().unwrap());
-            h.insert("x-upstream-hop", "1".parse().unwrap());
-            h.insert("keep-alive", "timeout=5".parse().unwrap());
-            h.insert("proxy-authenticate", "Basic".parse().unwrap());
-            h.insert("x-end-to-end", "1".parse().unwrap());
-            resp
-        }
-    }))
+    let up = new_upstream(handler(
+        move |req: hyper::Request<hyper::body::Incoming>| {
+            *seen_by_upstream.lock().unwrap() = req.headers().clone();
+            async move {
+                let mut resp = Response::new(Full::new(Bytes::new()));
+                let h = resp.headers_mut();
+                h.insert("connection", "X-Upstream-Hop".parse().unwrap());
+                h.insert("x-upstream-hop", "1".parse().unwrap());
+                h.insert("keep-alive", "timeout=5".parse().unwrap());
+                h.insert("proxy-authenticate", "Basic".parse().unwrap());
+                h.insert("x-end-to-end", "1".parse().unwrap());
+                resp
+            }
+        },
+    ))
     .await;
-    let px = new_proxy(Duration::from_secs(1), &[up.url.clone()]).await;
+    let px = new_proxy(Duration::from_secs(1), &[&up.url]).await;
 
     let r = send(
         &px,
@@ -72,7 +77,11 @@ async fn strips_hop_by_hop_headers() {
         "te",
         "upgrade",
     ] {
-        assert!(seen.get(h).is_none(), "upstream received {h}: {:?}", seen.get(h));
+        assert!(
+            seen.get(h).is_none(),
+            "upstream received {h}: {:?}",
+            seen.get(h)
+        );
     }
     // hyper's client may add its own `connection` header; the client's
     // value must not be forwarded.
@@ -82,8 +91,17 @@ async fn strips_hop_by_hop_headers() {
     );
     assert_eq!(seen["x-request-id"], "abc");
     assert_eq!(seen["x-forwarded-for"], "203.0.113.7, 192.0.2.1");
-    for h in ["connection", "x-upstream-hop", "keep-alive", "proxy-authenticate"] {
-        assert!(r.headers.get(h).is_none(), "client received {h}: {:?}", r.headers.get(h));
+    for h in [
+        "connection",
+        "x-upstream-hop",
+        "keep-alive",
+        "proxy-authenticate",
+    ] {
+        assert!(
+            r.headers.get(h).is_none(),
+            "client received {h}: {:?}",
+            r.headers.get(h)
+        );
     }
     assert_eq!(r.headers["x-end-to-end"], "1");
 }
@@ -95,7 +113,7 @@ async fn upstream_timeout_answers_504() {
         answer(200, "")
     }))
     .await;
-    let px = new_proxy(Duration::from_millis(50), &[up.url.clone()]).await;
+    let px = new_proxy(Duration::from_millis(50), &[&up.url]).await;
 
     let start = Instant::now();
     let r = send(&px, "GET", "/slow", "", &[]).await;
@@ -110,7 +128,7 @@ async fn upstream_timeout_answers_504() {
 #[tokio::test]
 async fn refused_upstream_answers_502() {
     let up = new_upstream(handler(|_req| async move { answer(200, "") })).await;
-    let px = new_proxy(Duration::from_secs(1), &[up.url.clone()]).await;
+    let px = new_proxy(Duration::from_secs(1), &[&up.url]).await;
     up.close(); // healthy at the last probe, gone now
     tokio::task::yield_now().await;
 
@@ -121,7 +139,7 @@ async fn refused_upstream_answers_502() {
 #[tokio::test]
 async fn no_healthy_upstream_answers_503() {
     let up = serve(handler(|_req| async move { answer(503, "") })).await;
-    let px = new_proxy(Duration::from_secs(1), &[up.url.clone()]).await;
+    let px = new_proxy(Duration::from_secs(1), &[&up.url]).await;
 
     let r = send(&px, "GET", "/", "", &[]).await;
     assert_error(&r, 503, "no healthy upstream");
@@ -130,7 +148,7 @@ async fn no_healthy_upstream_answers_503() {
 #[tokio::test]
 async fn admin_routes() {
     let up = new_upstream(handler(|_req| async move { answer(200, "") })).await;
-    let px = new_proxy(Duration::from_secs(1), &[up.url.clone()]).await;
+    let px = new_proxy(Duration::from_secs(1), &[&up.url]).await;
     send(&px, "GET", "/counted", "", &[]).await;
 
     let r = send(&px, "GET", "/_proxy/healthz", "", &[]).await;
@@ -153,5 +171,9 @@ async fn admin_routes() {
             r.body
         );
     }
-    assert_error(&send(&px, "GET", "/_proxy/nope", "", &[]).await, 404, "not found");
+    assert_error(
+        &send(&px, "GET", "/_proxy/nope", "", &[]).await,
+        404,
+        "not found",
+    );
 }

@@ -7,12 +7,16 @@ use util::{answer, handler, serve, Upstream};
 
 /// Serves /healthz with the given status.
 async fn new_upstream(health_status: u16) -> Upstream {
-    serve(handler(move |_req| async move { answer(health_status, "") })).await
+    serve(handler(
+        move |_req| async move { answer(health_status, "") },
+    ))
+    .await
 }
 
-fn new_pool(max_conns: usize, urls: &[String]) -> Pool {
+fn new_pool(max_conns: usize, urls: &[&str]) -> Pool {
+    let urls: Vec<String> = urls.iter().map(|u| u.to_string()).collect();
     Pool::new(
-        urls,
+        &urls,
         Options {
             max_conns,
             health_timeout: Duration::from_secs(1),
@@ -27,7 +31,7 @@ async fn acquire_round_robin_skips_unhealthy() {
         new_upstream(500).await,
         new_upstream(204).await,
     );
-    let p = new_pool(8, &[ok1.url.clone(), failing.url.clone(), ok2.url.clone()]);
+    let p = new_pool(8, &[&ok1.url, &failing.url, &ok2.url]);
     p.check_all().await;
 
     let mut got = Vec::new();
@@ -47,7 +51,7 @@ async fn acquire_round_robin_skips_unhealthy() {
 #[tokio::test]
 async fn acquire_respects_max_conns() {
     let up = new_upstream(200).await;
-    let p = new_pool(2, &[up.url.clone()]);
+    let p = new_pool(2, &[&up.url]);
     assert!(
         p.acquire().await.is_none(),
         "acquired an upstream that was never probed"
@@ -56,7 +60,10 @@ async fn acquire_respects_max_conns() {
 
     let a = p.acquire().await;
     let b = p.acquire().await;
-    assert!(a.is_some() && b.is_some(), "could not take two slots of two");
+    assert!(
+        a.is_some() && b.is_some(),
+        "could not take two slots of two"
+    );
     assert!(p.acquire().await.is_none(), "took a third slot of two");
     assert_eq!(p.states().await[0].in_flight, 2);
     a.unwrap().release();

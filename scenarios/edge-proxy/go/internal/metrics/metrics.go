@@ -7,7 +7,12 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
+
+// headBuckets are the upper bounds, in seconds, of the time-to-head
+// histogram (Prometheus' default buckets).
+var headBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
 // Metrics is safe for concurrent use. Per-upstream series are labelled by
 // the upstream's position in UPSTREAM_URLS, which is stable across restarts
@@ -16,18 +21,36 @@ type Metrics struct {
 	mu       sync.Mutex
 	requests map[int]int64 // status → count
 	failures map[int]int64 // upstream index → count
+	// Time from a request's arrival to its response head: what a client
+	// waits for its first byte.
+	headCounts []int64 // per bucket of headBuckets, not cumulative
+	headSum    time.Duration
+	headCount  int64
 }
 
 // New returns zeroed metrics.
 func New() *Metrics {
-	return &Metrics{requests: map[int]int64{}, failures: map[int]int64{}}
+	return &Metrics{
+		requests:   map[int]int64{},
+		failures:   map[int]int64{},
+		headCounts: make([]int64, len(headBuckets)),
+	}
 }
 
-// Request counts one finished client request by its status.
-func (m *Metrics) Request(status int) {
+// Request counts one client request by its status, when its response head
+// is sent after head.
+func (m *Metrics) Request(status int, head time.Duration) {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.requests[status]++
-	m.mu.Unlock()
+	for i, le := range headBuckets {
+		if head.Seconds() <= le {
+			m.headCounts[i]++
+			break
+		}
+	}
+	m.headSum += head
+	m.headCount++
 }
 
 // UpstreamFailure counts one failed call to an upstream (refused, reset,
@@ -53,6 +76,15 @@ func (m *Metrics) Text(upstreams []UpstreamState) string {
 	for _, status := range sortedKeys(m.requests) {
 		fmt.Fprintf(&b, "proxy_requests_total{status=\"%d\"} %d\n", status, m.requests[status])
 	}
+	b.WriteString("# TYPE proxy_response_head_seconds histogram\n")
+	var cumulative int64
+	for i, le := range headBuckets {
+		cumulative += m.headCounts[i]
+		fmt.Fprintf(&b, "proxy_response_head_seconds_bucket{le=\"%g\"} %d\n", le, cumulative)
+	}
+	fmt.Fprintf(&b, "proxy_response_head_seconds_bucket{le=\"+Inf\"} %d\n", m.headCount)
+	fmt.Fprintf(&b, "proxy_response_head_seconds_sum %.6f\n", m.headSum.Seconds())
+	fmt.Fprintf(&b, "proxy_response_head_seconds_count %d\n", m.headCount)
 	b.WriteString("# TYPE proxy_upstream_healthy gauge\n")
 	for i, u := range upstreams {
 		healthy := 0

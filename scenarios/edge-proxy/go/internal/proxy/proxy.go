@@ -81,9 +81,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // logRequest logs and counts a request once its response head is sent.
 func (p *Proxy) logRequest(r *http.Request, start time.Time, status int) {
-	p.metrics.Request(status)
+	elapsed := time.Since(start)
+	p.metrics.Request(status, elapsed)
 	p.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", status,
-		"duration_ms", time.Since(start).Milliseconds())
+		"duration_ms", elapsed.Milliseconds())
 }
 
 func (p *Proxy) admin(w http.ResponseWriter, r *http.Request) {

@@ -99,9 +99,10 @@ pub fn answer(status: u16, body: &str) -> Response<Full<Bytes>> {
 }
 
 /// A proxy in front of the given upstream URLs, already health-checked.
-pub async fn new_proxy(upstream_timeout: Duration, urls: &[String]) -> Proxy {
+pub async fn new_proxy(upstream_timeout: Duration, urls: &[&str]) -> Proxy {
+    let urls: Vec<String> = urls.iter().map(|u| u.to_string()).collect();
     let pool = Arc::new(Pool::new(
-        urls,
+        &urls,
         upstream::Options {
             max_conns: 8,
             health_timeout: Duration::from_secs(1),
@@ -127,7 +128,13 @@ pub struct Recorded {
 }
 
 /// Runs one request through the proxy from client 192.0.2.1.
-pub async fn send(px: &Proxy, method: &str, target: &str, body: &str, headers: &[(&str, &str)]) -> Recorded {
+pub async fn send(
+    px: &Proxy,
+    method: &str,
+    target: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> Recorded {
     let mut req = Request::builder().method(method).uri(target);
     for (k, v) in headers {
         req = req.header(*k, *v);
