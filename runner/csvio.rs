@@ -91,8 +91,11 @@ pub fn write(rows: &[&Observation]) -> String {
     out
 }
 
-/// Splits CSV text into records of fields, each with the line it starts on.
-fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>, (usize, String)> {
+/// A CSV record: the line it starts on, and its fields.
+type Row = (usize, Vec<String>);
+
+/// Splits CSV text into records; an error carries its line.
+fn records(text: &str) -> Result<Vec<Row>, (usize, String)> {
     let mut out = Vec::new();
     let (mut fields, mut cur) = (Vec::new(), String::new());
     let (mut line, mut start_line) = (1usize, 1usize);

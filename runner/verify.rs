@@ -420,6 +420,7 @@ async fn run_steps(
             run_index: run,
             seed: opts.seed,
             work_root: None,
+            ..Default::default()
         };
         let results =
             harness::run_suite(&scenario.suite, names.as_deref(), &built.binary, &ropts).await;

@@ -219,7 +219,7 @@ pub fn cost_rows(r: &StatsReport) -> Option<Vec<Vec<String>>> {
     let find = |g: &str, l: &str| {
         cost.rows
             .iter()
-            .find(|x| x.group == g && &x.language == l)
+            .find(|x| x.group == g && x.language == *l)
             .map_or("—".to_string(), |x| money_time(x.median_cost))
     };
     for c in &r.comparisons {

@@ -53,6 +53,9 @@ pub struct RunOptions {
     pub seed: u64,
     /// Where run directories go; the system temp dir if `None`.
     pub work_root: Option<PathBuf>,
+    /// Receives every line the service prints, as it prints it (`drill run`
+    /// streams them to the engineer). The check does not wait for the receiver.
+    pub log_sink: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -717,6 +720,29 @@ async fn judge(
             )
         }
     };
+    if let Some(sink) = opts.log_sink.clone() {
+        // Subscribe before copying what was printed so far, so no line falls
+        // between the two (a line may at worst appear twice).
+        let mut rx = env.subscribe_logs();
+        for line in env.log_lines() {
+            let _ = sink.send(line);
+        }
+        tokio::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(line) => {
+                        if sink.send(line).is_err() {
+                            break;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        let _ = sink.send(format!("[drill: {n} log line(s) skipped]"));
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+    }
     let current = Arc::new(Mutex::new(String::from("startup")));
     let outcome =
         match tokio::time::timeout(check.timeout, run_steps(&mut env, check, &current)).await {

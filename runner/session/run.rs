@@ -19,6 +19,62 @@ use crate::exit_code;
 use crate::harness::{self, Outcome, RunOptions};
 use crate::util::human_duration;
 
+/// What the service's JSON log lines add up to: the live evidence of `drill run`.
+#[derive(Debug, Default)]
+struct LogSummary {
+    lines: usize,
+    requests: usize,
+    by_class: [usize; 6],
+    slowest_ms: u64,
+    warn: usize,
+    error: usize,
+}
+
+impl LogSummary {
+    fn add(&mut self, line: &str) {
+        self.lines += 1;
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            return;
+        };
+        match v.get("level").and_then(|l| l.as_str()) {
+            Some("WARN") => self.warn += 1,
+            Some("ERROR") => self.error += 1,
+            _ => {}
+        }
+        if let Some(status) = v.get("status").and_then(|s| s.as_u64()) {
+            self.requests += 1;
+            self.by_class[(status / 100).min(5) as usize] += 1;
+            if let Some(ms) = v.get("duration_ms").and_then(|d| d.as_u64()) {
+                self.slowest_ms = self.slowest_ms.max(ms);
+            }
+        }
+    }
+
+    fn line(&self) -> String {
+        let classes: Vec<String> = (2..=5)
+            .filter(|c| self.by_class[*c] > 0)
+            .map(|c| format!("{}xx {}", c, self.by_class[c]))
+            .collect();
+        format!(
+            "{} log line(s); {} request(s) answered{}{}; {} WARN, {} ERROR",
+            self.lines,
+            self.requests,
+            if classes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", classes.join(", "))
+            },
+            if self.requests > 0 {
+                format!(", slowest {} ms", self.slowest_ms)
+            } else {
+                String::new()
+            },
+            self.warn,
+            self.error
+        )
+    }
+}
+
 pub fn run(ctx: &Ctx, args: RunArgs) -> Result<u8, Failure> {
     let located = locate(ctx, &args.target)?;
     let ws = located.workspace()?.clone();
@@ -77,14 +133,27 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> Result<u8, Failure> {
                     format!("run {n}/{total}: {name}")
                 };
                 println!("\n--- {label} ---");
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
                 let opts = RunOptions {
                     run_index: round,
                     seed: 1,
                     work_root: None,
+                    log_sink: Some(tx),
                 };
+                // Lines are printed as the service writes them; the summary
+                // is what an on-call engineer would read off a dashboard.
+                let printer = tokio::spawn(async move {
+                    let mut summary = LogSummary::default();
+                    while let Some(line) = rx.recv().await {
+                        summary.add(&line);
+                        println!("service | {line}");
+                    }
+                    summary
+                });
                 let r = harness::run_check(&d.scenario.suite, name, &built.binary, &opts).await;
-                for line in &r.log_tail {
-                    println!("service | {line}");
+                drop(opts);
+                if let Ok(summary) = printer.await {
+                    println!("summary: {}", summary.line());
                 }
                 match &r.outcome {
                     Outcome::Pass => {

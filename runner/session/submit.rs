@@ -210,6 +210,7 @@ async fn judge_tree(src: &Path, d: &DrillRef<'_>, cache: &Cache) -> Judgement {
         run_index: 0,
         seed: SUBMIT_SEED,
         work_root: None,
+        ..Default::default()
     };
     let results = harness::run_suite(&d.scenario.suite, None, &built.binary, &opts).await;
     for r in &results {

@@ -45,7 +45,7 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
-    pub fn key<'a>(self, o: &'a Observation) -> &'a str {
+    pub fn key(self, o: &Observation) -> &str {
         match self {
             GroupBy::Class => &o.class,
             GroupBy::Engineer => &o.engineer,

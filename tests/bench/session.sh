@@ -14,7 +14,15 @@ ID=${1:-billing-ledger/retry-double-charge}
 CATALOG=${DRILL_CATALOG:-$PWD}
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+cache=${DRILL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/drillkit}
+cleanup() {
+  # Rust attempts get a private build directory in the cache (runner/session/target_dir.rs).
+  for r in "$work"/results/*.json; do
+    [ -e "$r" ] && rm -rf "$cache/private/attempts/$(basename "$r" .json)"
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
 export DRILL_RESULTS=$work/results
 
 machine="$(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(go env GOVERSION), $(rustc --version | awk '{print $2}')"
