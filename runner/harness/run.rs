@@ -1252,18 +1252,25 @@ fn metric_value(text: &str, name: &str) -> Option<f64> {
 
 fn process_step(env: &Env, p: &ProcessStep) -> Result<(), String> {
     let pid = env.pid();
-    if let Some(max) = p.expect_rss_max_mb {
+    let memory = |field: &str, what: &str, max: u64| -> Result<(), String> {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
             .map_err(|e| format!("cannot read /proc/{pid}/status: {e}"))?;
         let kb: u64 = status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .ok_or_else(|| format!("no VmRSS in /proc/{pid}/status"))?;
+            .ok_or_else(|| format!("no {field} in /proc/{pid}/status"))?;
         let mb = kb / 1024;
         if mb > max {
-            return Err(format!("expected an RSS of at most {max} MB, got {mb} MB"));
+            return Err(format!("expected {what} of at most {max} MB, got {mb} MB"));
         }
+        Ok(())
+    };
+    if let Some(max) = p.expect_rss_max_mb {
+        memory("VmRSS:", "an RSS", max)?;
+    }
+    if let Some(max) = p.expect_peak_rss_max_mb {
+        memory("VmHWM:", "a peak RSS", max)?;
     }
     if let Some(max) = p.expect_fds_max {
         let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))

@@ -292,6 +292,9 @@ fn default_metrics_path() -> String {
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProcessStep {
     pub expect_rss_max_mb: Option<u64>,
+    /// The peak RSS since the process started (`VmHWM`): catches a spike that
+    /// was already freed when the step runs.
+    pub expect_peak_rss_max_mb: Option<u64>,
     pub expect_fds_max: Option<u64>,
 }
 
@@ -717,9 +720,12 @@ fn validate(raw: RawSuite, _path: &Path, problems: &mut Vec<String>) -> Suite {
                     }
                 }
                 Step::Process(p) => {
-                    if p.expect_rss_max_mb.is_none() && p.expect_fds_max.is_none() {
+                    if p.expect_rss_max_mb.is_none()
+                        && p.expect_peak_rss_max_mb.is_none()
+                        && p.expect_fds_max.is_none()
+                    {
                         problems.push(format!(
-                            "{at}: expects nothing: add `expect_rss_max_mb` or `expect_fds_max`"
+                            "{at}: expects nothing: add `expect_rss_max_mb`, `expect_peak_rss_max_mb` or `expect_fds_max`"
                         ));
                     }
                 }

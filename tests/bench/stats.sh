@@ -33,7 +33,6 @@ measure() {
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "records: $N"
-env -u DRILL_TEST_CLOCK ./target/release/drill stats --results "$DIR/results" | tail -n 4 | head -n 1
 measure "drill stats" ./target/release/drill stats --results "$DIR/results"
 measure "drill stats --json" ./target/release/drill stats --json --results "$DIR/results"
 measure "drill report" ./target/release/drill report --out "$DIR/report.html" --results "$DIR/results"
