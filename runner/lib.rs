@@ -7,6 +7,7 @@ pub mod cli;
 pub mod console;
 pub mod exit_code;
 pub mod harness;
+pub mod pairing;
 pub mod patch;
 pub mod process;
 pub mod taxonomy;

@@ -4,7 +4,6 @@
 //! the bugged tree must still pass its visible tests and must fail each check
 //! the drill names in every run.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +15,7 @@ use crate::builder::{self, Cache};
 use crate::catalog::{Catalog, Drill, LanguageSpec, Scenario};
 use crate::console::Progress;
 use crate::harness::{self, Outcome, RunOptions};
+use crate::pairing::{self, PatchPairing, TestPairing};
 use crate::patch::{PatchStats, TouchedLines};
 
 #[derive(Debug, Clone)]
@@ -95,21 +95,15 @@ impl Job {
     }
 }
 
-/// Pairing of one drill: its patch sizes per language.
-#[derive(Debug, Clone, Serialize)]
-pub struct Pairing {
-    pub drill: String,
-    pub sizes: BTreeMap<String, PatchStats>,
-    /// Set when the largest patch changes more than twice the lines of the smallest.
-    pub warning: Option<String>,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub format_version: u32,
     pub runs: u32,
     pub jobs: Vec<Job>,
-    pub pairing: Vec<Pairing>,
+    /// Patch sizes per drill (flagged beyond 2x).
+    pub pairing: Vec<PatchPairing>,
+    /// Visible-test counts per scenario (flagged when they differ).
+    pub tests: Vec<TestPairing>,
     #[serde(with = "crate::util::duration_ms", rename = "duration_ms")]
     pub duration: Duration,
 }
@@ -118,6 +112,7 @@ impl Report {
     pub fn status(&self) -> Status {
         if self.jobs.iter().any(|j| j.status == Status::Failed)
             || self.pairing.iter().any(|p| p.warning.is_some())
+            || self.tests.iter().any(|t| t.warning.is_some())
         {
             Status::Failed
         } else if self.jobs.iter().any(|j| j.status == Status::Error) {
@@ -229,12 +224,16 @@ pub async fn verify(
         tokio::join!(futures_join_all(tasks), futures_join_all(drill_tasks));
     jobs.extend(drill_jobs);
     progress.finish();
-    let pairing = drills.iter().map(|d| pairing(d)).collect();
+    let pairing = drills.iter().map(|d| pairing::patches(d)).collect();
+    let mut scenarios: Vec<&Scenario> = clean.iter().map(|(s, _)| *s).collect();
+    scenarios.dedup_by(|a, b| a.name == b.name);
+    let tests = scenarios.into_iter().map(pairing::tests).collect();
     Report {
         format_version: 1,
         runs: opts.runs,
         jobs,
         pairing,
+        tests,
         duration: started.elapsed(),
     }
 }
@@ -263,31 +262,6 @@ async fn futures_join_all<F: std::future::Future>(fs: Vec<F>) -> Vec<F::Output> 
     out.into_iter()
         .map(|o| o.expect("every future completed"))
         .collect()
-}
-
-fn pairing(d: &Drill) -> Pairing {
-    let sizes: BTreeMap<String, PatchStats> = d
-        .patches
-        .iter()
-        .map(|(l, p)| (l.clone(), p.stats()))
-        .collect();
-    let changed: Vec<usize> = sizes.values().map(|s| s.changed().max(1)).collect();
-    let warning = match (changed.iter().min(), changed.iter().max()) {
-        (Some(&lo), Some(&hi)) if hi > 2 * lo => Some(format!(
-            "patch sizes differ by more than 2x ({}): pair the bug more closely",
-            sizes
-                .iter()
-                .map(|(l, s)| format!("{l} {} lines", s.changed()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-        _ => None,
-    };
-    Pairing {
-        drill: d.id.clone(),
-        sizes,
-        warning,
-    }
 }
 
 async fn run_job(
