@@ -290,3 +290,38 @@ fn show_prints_the_ticket_but_not_the_answer() {
     );
     assert!(!text.contains("root cause"), "{text}");
 }
+
+#[test]
+fn taxonomy_coverage_table_lists_every_drill_with_its_class() {
+    let out = drill().args(["list", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let items: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut in_catalog: Vec<(String, String)> = items
+        .iter()
+        .map(|i| {
+            (
+                i["id"].as_str().unwrap().to_string(),
+                i["class"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let doc = fs::read_to_string(repo().join("docs/taxonomy.md")).unwrap();
+    let coverage = doc
+        .split("## Catalog coverage")
+        .nth(1)
+        .expect("coverage section");
+    let mut in_doc: Vec<(String, String)> = coverage
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(|c| c.trim().trim_matches('`')).collect();
+            (cells.len() >= 3 && cells[1].contains('/'))
+                .then(|| (cells[1].to_string(), cells[2].to_string()))
+        })
+        .collect();
+    in_catalog.sort();
+    in_doc.sort();
+    assert_eq!(
+        in_doc, in_catalog,
+        "docs/taxonomy.md's coverage table is out of date"
+    );
+}
