@@ -176,8 +176,8 @@ impl Store {
         })
     }
 
-    /// In one transaction, adds ch's amount to the account's balance, sets
-    /// `ch.balance_cents` to the new balance and stores ch.
+    /// Stores ch and updates the account's balance in one transaction,
+    /// setting `ch.balance_cents` to the balance after the charge.
     pub fn record_charge(&self, ch: &mut Charge) -> Result<(), StoreError> {
         self.with_conn(|conn| {
             let tx = conn.transaction()?; // rolled back on drop unless committed

@@ -127,8 +127,7 @@ impl Store {
     }
 
     /// Stores `ev` as pending unless an event with its id exists, and
-    /// reports whether it was inserted. The unique key makes the check and
-    /// the insert one atomic step: of concurrent deliveries, exactly one wins.
+    /// reports whether it was inserted.
     pub fn insert(&self, ev: &Event) -> Result<bool, StoreError> {
         self.with_conn(|conn| {
             let n = conn

@@ -82,8 +82,7 @@ func (s *Store) Close() error {
 }
 
 // Insert stores ev as pending unless an event with its id exists, and
-// reports whether it was inserted. The unique key makes the check and the
-// insert one atomic step: of concurrent deliveries, exactly one wins.
+// reports whether it was inserted.
 func (s *Store) Insert(ctx context.Context, ev Event) (bool, error) {
 	res, err := s.db.ExecContext(ctx,
 		`INSERT INTO events(`+eventColumns+`) VALUES(?, ?, ?, ?, 0, ?)
