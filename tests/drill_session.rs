@@ -79,8 +79,18 @@ fn submit_with_wrong_fix_fails_and_the_timer_keeps_running() {
     let text = stdout(&out);
     assert!(text.starts_with("FAIL"), "{}", both(&out));
     assert!(
-        text.contains("check late_provider_answer_charges_once"),
+        text.contains("acceptance check") && text.contains("expected"),
         "the failing check and its reason are shown: {text}"
+    );
+    assert!(
+        !text.contains("late_provider_answer_charges_once"),
+        "the check's name, which says what the bug is, is not: {text}"
+    );
+    let record = d.only_record();
+    let reasons = record["events"][1]["reasons"].to_string();
+    assert!(
+        reasons.contains("late_provider_answer_charges_once"),
+        "the record keeps the name: {reasons}"
     );
     assert!(text.contains("the timer keeps running"), "{text}");
 

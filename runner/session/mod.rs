@@ -95,7 +95,8 @@ pub enum SessionCommand {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
-        /// Results directory (default: $DRILL_RESULTS, else the user's data directory).
+        /// Results directory (default: $DRILL_RESULTS, else the one of the workspace you are
+        /// in, else the user's data directory).
         #[arg(long, value_name = "DIR")]
         results: Option<PathBuf>,
     },
@@ -259,8 +260,9 @@ pub(crate) fn locate(ctx: &Ctx, target: &Target) -> Result<Located, Failure> {
             anyhow::anyhow!(
                 "{} is not inside a drill workspace.\n\
                  Run this from the workspace `drill start` created, or name the attempt: \
-                 `--attempt ID` (`drill attempts` lists ids and workspaces).",
-                from.display()
+                 `--attempt ID` (`drill attempts` lists ids and workspaces).{}",
+                from.display(),
+                workspaces_under(&ctx.cwd)
             ),
         ),
         e => e.into(),
@@ -270,6 +272,34 @@ pub(crate) fn locate(ctx: &Ctx, target: &Target) -> Result<Located, Failure> {
         id: ws.link().attempt.clone(),
         workspace: Some(ws),
     })
+}
+
+/// The drill workspaces directly under `dir`, with their attempts' states,
+/// as a line for the "not inside a drill workspace" error.
+fn workspaces_under(dir: &Path) -> String {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return String::new();
+    };
+    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    let found: Vec<String> = paths
+        .into_iter()
+        .filter_map(|path| {
+            let ws = workspace::find(&path).ok()?;
+            (ws.root() == path).then_some(())?;
+            let state = ResultsDir::at(&ws.link().results)
+                .load(&ws.link().attempt)
+                .map(|r| r.state().as_str().to_string())
+                .unwrap_or_else(|_| "record unreadable".to_string());
+            let name = path.file_name()?.to_string_lossy().into_owned();
+            Some(format!("{name}/ ({state})"))
+        })
+        .collect();
+    if found.is_empty() {
+        String::new()
+    } else {
+        format!("\nWorkspaces here: {}", found.join(", "))
+    }
 }
 
 /// The catalog entries an attempt refers to.
@@ -350,10 +380,12 @@ fn found(ctx: &Ctx, target: &Target, location: &str) -> Result<u8, Failure> {
     let usage = |msg: String| Failure::new(exit_code::USAGE, anyhow::anyhow!(msg));
     let (file, line) = location
         .rsplit_once(':')
+        .filter(|(f, _)| !f.trim().is_empty())
         .and_then(|(f, l)| Some((f, l.trim().parse::<u32>().ok().filter(|l| *l > 0)?)))
         .ok_or_else(|| {
             usage(format!(
-                "expected FILE:LINE (e.g. internal/ledger/ledger.go:42), got {location:?}"
+                "expected FILE:LINE, a file of the workspace and a line number \
+                 (e.g. internal/ledger/ledger.go:42 or src/provider.rs:88), got {location:?}"
             ))
         })?;
     let cwd = if ctx.cwd.starts_with(ws.root()) {
@@ -369,9 +401,18 @@ fn found(ctx: &Ctx, target: &Target, location: &str) -> Result<u8, Failure> {
     })?;
     let Some(snap_line) = ws.snapshot_line(&rel, line)? else {
         return Err(usage(format!(
-            "{rel} is not part of the code you were given (it is not in the snapshot)"
+            "{rel} is not part of the code you were given (it is not in the snapshot){}",
+            did_you_mean(ws, &rel, line)
         )));
     };
+    if let Ok(text) = std::fs::read_to_string(ws.root().join(&rel)) {
+        let lines = text.lines().count();
+        if line as usize > lines {
+            return Err(usage(format!(
+                "{rel} has {lines} lines; line {line} is past its end (nothing recorded)"
+            )));
+        }
+    }
     let lock = located.results.lock(&located.id, "found")?;
     let record = lock.load()?;
     let catalog = catalog(ctx)?;
@@ -407,6 +448,24 @@ fn found(ctx: &Ctx, target: &Target, location: &str) -> Result<u8, Failure> {
     Ok(exit_code::SUCCESS)
 }
 
+/// `; did you mean …?` for a claim whose file name matches the end of
+/// workspace files' paths (a bare `client.go` from the workspace root).
+fn did_you_mean(ws: &Workspace, rel: &str, line: u32) -> String {
+    let suffix = format!("/{rel}");
+    let matches: Vec<String> = ws
+        .files()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| f.ends_with(&suffix))
+        .map(|f| format!("{f}:{line}"))
+        .collect();
+    if matches.is_empty() || matches.len() > 5 {
+        String::new()
+    } else {
+        format!("; did you mean {}?", matches.join(" or "))
+    }
+}
+
 fn simple(ctx: &Ctx, target: &Target, command: &str, kind: EventKind) -> Result<u8, Failure> {
     let located = locate(ctx, target)?;
     let lock = located.results.lock(&located.id, command)?;
@@ -425,7 +484,18 @@ fn simple(ctx: &Ctx, target: &Target, command: &str, kind: EventKind) -> Result<
 }
 
 fn attempts(ctx: &Ctx, results: Option<&Path>, json: bool) -> Result<u8, Failure> {
-    let dir = ResultsDir::resolve(results)?;
+    let env_set = std::env::var_os(crate::results::RESULTS_ENV).is_some_and(|d| !d.is_empty());
+    // In a workspace started with `--results DIR`, that DIR is the one meant.
+    let workspace_dir = match (results, env_set) {
+        (None, false) => workspace::find(&ctx.cwd)
+            .ok()
+            .map(|ws| ResultsDir::at(&ws.link().results)),
+        _ => None,
+    };
+    let dir = match workspace_dir {
+        Some(dir) => dir,
+        None => ResultsDir::resolve(results)?,
+    };
     let listing = dir.list()?;
     for d in &listing.damaged {
         eprintln!(

@@ -162,7 +162,10 @@ pub fn attempts_text(listing: &Listing, dir: &ResultsDir, now: Timestamp) -> Str
     if listing.records.is_empty() {
         let mut out = format!("No attempts in {}.\n", dir.root().display());
         if listing.damaged.is_empty() {
-            out.push_str("Start one with `drill start --random`.\n");
+            out.push_str(
+                "Start one with `drill start --random`. Attempts started with `--results DIR` \
+                 are listed with `--results DIR` (or set DRILL_RESULTS=DIR).\n",
+            );
         }
         return out;
     }

@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use super::target_dir::TreeCache;
-use super::{cache, catalog, drill_of, locate, report, Ctx, RunArgs};
+use super::{cache, catalog, drill_of, locate, Ctx, RunArgs};
 use crate::attempt::EventKind;
 use crate::builder;
 use crate::cli::{runtime, Failure};
@@ -78,7 +78,10 @@ impl LogSummary {
 pub fn run(ctx: &Ctx, args: RunArgs) -> Result<u8, Failure> {
     let located = locate(ctx, &args.target)?;
     let ws = located.workspace()?.clone();
-    let record = located.load()?;
+    // Held for the whole run, so a run next to a submit (or another run) is
+    // refused before it builds, not after it has printed everything.
+    let lock = located.results.lock(&located.id, "run")?;
+    let record = lock.load()?;
     // Refuse a paused or ended attempt up front (the event is logged at the end).
     record.clone().push(
         EventKind::Run {
@@ -87,7 +90,6 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> Result<u8, Failure> {
         },
         ctx.clock.now(),
     )?;
-    let hidden = report::hidden(&record);
     let catalog = catalog(ctx)?;
     let d = drill_of(&catalog, &record)?;
     let tree_cache = TreeCache::for_tree(
@@ -127,12 +129,8 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> Result<u8, Failure> {
         for round in 0..args.rounds {
             for name in &checks {
                 n += 1;
-                let label = if hidden {
-                    format!("run {n}/{total}")
-                } else {
-                    format!("run {n}/{total}: {name}")
-                };
-                println!("\n--- {label} ---");
+                // Not the check's name: it would say what the bug is.
+                println!("\n--- run {n}/{total} ---");
                 let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
                 let opts = RunOptions {
                     run_index: round,
@@ -185,7 +183,6 @@ pub fn run(ctx: &Ctx, args: RunArgs) -> Result<u8, Failure> {
     );
 
     let finished = ctx.clock.now();
-    let lock = located.results.lock(&located.id, "run")?;
     lock.append(
         vec![EventKind::Run {
             build_ms: Some(build_ms),

@@ -71,6 +71,12 @@ pub fn start(ctx: &Ctx, args: StartArgs) -> Result<u8, Failure> {
     let scenario = catalog.scenario(&drill.scenario);
     let spec = match scenario.languages.get(&lang) {
         Some(spec) if drill.languages.contains(&lang) => spec,
+        _ if !scenario.languages.contains_key(&lang) => {
+            return Err(usage(format!(
+                "unknown language {lang:?}; pass --lang {}",
+                drill.languages.join("|")
+            )))
+        }
         _ => {
             return Err(usage(format!(
                 "{} has no {lang} version; --lang {}",
@@ -327,7 +333,8 @@ fn started_text(
          drill run              reproduce: your build under the incident's conditions\n  \
          drill found FILE:LINE  claim the root cause\n  \
          drill submit           submit your fix\n  \
-         drill hint | status | pause | resume | abandon\n",
+         drill hint | status | pause | resume | abandon\n{path_note}",
+        path_note = path_note(),
         service = scenario.title,
         lang = h.language,
         engineer = h.engineer,
@@ -338,6 +345,26 @@ fn started_text(
         title = drill.ticket.title.trim(),
         body = drill.ticket.body.trim(),
     )
+}
+
+/// How to get `drill` on the PATH, when the `drill` there is not this one
+/// (a start through `cargo run` leaves every command above unrunnable).
+fn path_note() -> String {
+    let Ok(me) = std::env::current_exe().and_then(fs::canonicalize) else {
+        return String::new();
+    };
+    let on_path = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path)
+            .any(|dir| fs::canonicalize(dir.join("drill")).is_ok_and(|p| p == me))
+    });
+    match me.parent() {
+        Some(dir) if !on_path => format!(
+            "`drill` is not on your PATH; it is {}:\n  export PATH=\"{}:$PATH\"\n",
+            me.display(),
+            dir.display()
+        ),
+        _ => String::new(),
+    }
 }
 
 /// A random number; `RandomState` is seeded from the OS for every process.

@@ -28,7 +28,11 @@ const SUBMIT_SEED: u64 = 1;
 
 struct Judgement {
     verdict: Verdict,
+    /// For the record: each failed acceptance check by name.
     reasons: Vec<String>,
+    /// For the engineer: the same, but a check is numbered, not named, since
+    /// a check's name says what the bug is.
+    shown: Vec<String>,
     build_ms: Option<u64>,
     checks_run: usize,
 }
@@ -84,7 +88,7 @@ pub fn submit(ctx: &Ctx, target: &Target) -> Result<u8, Failure> {
     drop(lock);
 
     let v = Verification {
-        reasons: &judgement.reasons,
+        reasons: &judgement.shown,
         verification_ms,
         checks_run: judgement.checks_run,
         test_files_changed: &test_files,
@@ -179,32 +183,37 @@ fn judge(ws: &Workspace, d: &DrillRef<'_>, cache: &Cache) -> Result<Judgement, F
 }
 
 async fn judge_tree(src: &Path, d: &DrillRef<'_>, cache: &Cache) -> Judgement {
-    let mut reasons = Vec::new();
-    let mut errors = Vec::new();
+    // (recorded, shown) pairs.
+    let mut reasons: Vec<(String, String)> = Vec::new();
+    let mut errors: Vec<(String, String)> = Vec::new();
     let built = match builder::build(d.spec, &d.scenario.name, src, cache).await {
         Ok(b) => b,
         Err(BuildError::Failed { summary, .. }) => {
+            let reasons = vec![format!("build failed: {summary}")];
             return Judgement {
                 verdict: Verdict::Fail,
-                reasons: vec![format!("build failed: {summary}")],
+                shown: reasons.clone(),
+                reasons,
                 build_ms: None,
                 checks_run: 0,
-            }
+            };
         }
         Err(e) => {
+            let reasons = vec![format!("build: {e}")];
             return Judgement {
                 verdict: Verdict::Error,
-                reasons: vec![format!("build: {e}")],
+                shown: reasons.clone(),
+                reasons,
                 build_ms: None,
                 checks_run: 0,
-            }
+            };
         }
     };
     let build_ms = Some(built.duration.as_millis() as u64);
     match builder::run_tests(d.spec, &d.scenario.name, src, cache).await {
         Ok(t) if t.passed => {}
-        Ok(t) => reasons.push(format!("visible tests: {}", t.summary)),
-        Err(e) => errors.push(format!("visible tests: {e}")),
+        Ok(t) => reasons.push(both(format!("visible tests: {}", t.summary))),
+        Err(e) => errors.push(both(format!("visible tests: {e}"))),
     }
     let opts = RunOptions {
         run_index: 0,
@@ -213,13 +222,19 @@ async fn judge_tree(src: &Path, d: &DrillRef<'_>, cache: &Cache) -> Judgement {
         ..Default::default()
     };
     let results = harness::run_suite(&d.scenario.suite, None, &built.binary, &opts).await;
-    for r in &results {
+    let total = results.len();
+    for (i, r) in results.iter().enumerate() {
+        let n = i + 1;
         match &r.outcome {
             Outcome::Pass => {}
-            Outcome::Fail { reason } => reasons.push(format!("check {}: {reason}", r.name)),
-            Outcome::Error { reason } => {
-                errors.push(format!("check {} could not be judged: {reason}", r.name))
-            }
+            Outcome::Fail { reason } => reasons.push((
+                format!("check {}: {reason}", r.name),
+                format!("acceptance check {n}/{total}: {reason}"),
+            )),
+            Outcome::Error { reason } => errors.push((
+                format!("check {} could not be judged: {reason}", r.name),
+                format!("acceptance check {n}/{total} could not be judged: {reason}"),
+            )),
         }
     }
     let verdict = if !reasons.is_empty() {
@@ -230,10 +245,17 @@ async fn judge_tree(src: &Path, d: &DrillRef<'_>, cache: &Cache) -> Judgement {
         Verdict::Pass
     };
     reasons.extend(errors);
+    let (reasons, shown) = reasons.into_iter().unzip();
     Judgement {
         verdict,
         reasons,
+        shown,
         build_ms,
         checks_run: results.len(),
     }
+}
+
+/// A reason that names nothing hidden: recorded and shown alike.
+fn both(reason: String) -> (String, String) {
+    (reason.clone(), reason)
 }
