@@ -348,7 +348,13 @@ fn paired(a: &[&Observation], b: &[&Observation]) -> Option<Paired> {
     })
 }
 
-fn compare(group: &str, a: &[&Observation], b: &[&Observation], opts: &Options) -> Comparison {
+fn compare(
+    group: &str,
+    a: &[&Observation],
+    b: &[&Observation],
+    opts: &Options,
+    ratio_ci: bootstrap::RatioCi,
+) -> Comparison {
     let fa: Vec<_> = a.iter().map(|o| o.fix_obs()).collect();
     let fb: Vec<_> = b.iter().map(|o| o.fix_obs()).collect();
     let ra: Vec<f64> = a.iter().map(|o| o.rank_time()).collect();
@@ -361,7 +367,7 @@ fn compare(group: &str, a: &[&Observation], b: &[&Observation], opts: &Options) 
         n: [a.len(), b.len()],
         median,
         ratio: Ratio::of(median[0], median[1]),
-        ratio_ci: bootstrap::ratio_of_medians(&fa, &fb, opts.resamples, opts.seed, opts.conf),
+        ratio_ci,
         hodges_lehmann: hypothesis::hodges_lehmann(&rb, &ra, opts.conf),
         mann_whitney: hypothesis::mann_whitney(&rb, &ra),
         min_attainable_p: min_p,
@@ -385,6 +391,44 @@ fn verdict(c: &Comparison, alpha: f64) -> Verdict {
     } else {
         Verdict::NoClearDifference
     }
+}
+
+/// `f` over `jobs` on every core, results in order (jobs are taken from the
+/// end: the last, `all`, is the largest).
+fn parallel_map<T: Send, R: Send>(jobs: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8)
+        .min(jobs.len());
+    if threads <= 1 {
+        return jobs.into_iter().map(f).collect();
+    }
+    let n = jobs.len();
+    let queue = std::sync::Mutex::new(jobs.into_iter().enumerate().collect::<Vec<_>>());
+    let mut out: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (queue, f) = (&queue, &f);
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    loop {
+                        let job = queue.lock().expect("job queue").pop();
+                        let Some((i, job)) = job else { break };
+                        done.push((i, f(job)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("comparison thread"))
+            .collect()
+    });
+    debug_assert_eq!(out.len(), n);
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Smallest n per language for which a rank test can reach `alpha`.
@@ -420,9 +464,33 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> StatsReport {
     }
     let [la, lb] = [opts.compare[0].as_str(), opts.compare[1].as_str()];
     let empty: Vec<&Observation> = Vec::new();
-    let mut comparisons = Vec::new();
     let mut warnings = Vec::new();
-    for (g, langs) in &groups {
+    // Every bootstrap interval at once: the overall one is stratified by group.
+    let fix = |v: &Vec<&Observation>| v.iter().map(|o| o.fix_obs()).collect::<Vec<_>>();
+    let samples: Vec<(&str, Vec<km::Obs>, Vec<km::Obs>)> = groups
+        .iter()
+        .map(|(g, langs)| {
+            let side = |l| langs.get(l).map(fix).unwrap_or_default();
+            (*g, side(la), side(lb))
+        })
+        .collect();
+    let mut cis = bootstrap::ratio_intervals(
+        &samples
+            .iter()
+            .map(|(name, a, b)| bootstrap::Group { name, a, b })
+            .collect::<Vec<_>>(),
+        opts.resamples,
+        opts.seed,
+        opts.conf,
+    );
+    type Job<'a> = (
+        &'a str,
+        &'a [&'a Observation],
+        &'a [&'a Observation],
+        bootstrap::RatioCi,
+    );
+    let mut jobs: Vec<Job<'_>> = Vec::new();
+    for ((g, langs), ci) in groups.iter().zip(cis.groups.iter_mut()) {
         let (a, b) = (
             langs.get(la).unwrap_or(&empty),
             langs.get(lb).unwrap_or(&empty),
@@ -436,25 +504,35 @@ pub fn analyze(ds: &Dataset, opts: &Options) -> StatsReport {
             });
             continue;
         }
-        comparisons.push(compare(g, a, b, opts));
+        let ci = ci.take().expect("an interval for every compared group");
+        jobs.push((g, a, b, ci));
     }
-    // Holm across the groups that were tested.
-    let adj_lr = hypothesis::holm(&comparisons.iter().map(|c| c.log_rank.p).collect::<Vec<_>>());
+    let tested = jobs.len();
+    if let (Some(a), Some(b), Some(ci)) = (languages.get(la), languages.get(lb), cis.overall) {
+        jobs.push(("all", a, b, ci));
+    }
+    // The rank tests and Hodges–Lehmann of each comparison, on every core.
+    let mut comparisons = parallel_map(jobs, |(g, a, b, ci)| compare(g, a, b, opts, ci));
+    // Holm across the groups that were tested (not `all`).
+    let groups_tested = &comparisons[..tested];
+    let adj_lr = hypothesis::holm(
+        &groups_tested
+            .iter()
+            .map(|c| c.log_rank.p)
+            .collect::<Vec<_>>(),
+    );
     let adj_mw = hypothesis::holm(
-        &comparisons
+        &groups_tested
             .iter()
             .map(|c| c.mann_whitney.p)
             .collect::<Vec<_>>(),
     );
     for (i, c) in comparisons.iter_mut().enumerate() {
-        c.log_rank_p_holm = Some(adj_lr[i]);
-        c.mann_whitney_p_holm = Some(adj_mw[i]);
+        if i < tested {
+            c.log_rank_p_holm = Some(adj_lr[i]);
+            c.mann_whitney_p_holm = Some(adj_mw[i]);
+        }
         c.verdict = verdict(c, opts.alpha);
-    }
-    if let (Some(a), Some(b)) = (languages.get(la), languages.get(lb)) {
-        let mut overall = compare("all", a, b, opts);
-        overall.verdict = verdict(&overall, opts.alpha);
-        comparisons.push(overall);
     }
     warn(ds, opts, &groups, &comparisons, &cells, &mut warnings);
     let cost = opts.hourly_rate.map(|rate| {
