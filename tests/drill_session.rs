@@ -528,3 +528,63 @@ fn missing_toolchain_is_a_clear_error_and_creates_nothing() {
     );
     assert!(d.record_paths().is_empty());
 }
+
+/// `drill plan` then `drill start --next`: the engineer gets the first drill
+/// and language the plan assigned, and once it ends the plan moves on.
+/// (Real clock here: stats and plan progress leave test-clock records out.)
+#[test]
+fn start_next_starts_the_engineers_next_planned_drill() {
+    let _turn = heavy();
+    let d = Drill::new();
+    let run = |dir: &Path, args: &[&str]| {
+        let out = d
+            .cmd_in(dir)
+            .env_remove("DRILL_TEST_CLOCK")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "drill {}\n{}",
+            args.join(" "),
+            both(&out)
+        );
+        out
+    };
+    run(
+        &d.home,
+        &[
+            "plan",
+            "--engineers",
+            "ada,bob",
+            "--classes",
+            "missing-timeout",
+        ],
+    );
+    let plan: serde_json::Value =
+        serde_json::from_slice(&fs::read(d.results.join("plan.drill-plan")).unwrap()).unwrap();
+    let first = &plan["engineers"]["ada"][0];
+    let second = &plan["engineers"]["ada"][1];
+    assert_ne!(
+        first["drill"], second["drill"],
+        "never the same drill twice"
+    );
+    assert_ne!(first["language"], second["language"], "languages alternate");
+
+    run(&d.home, &["start", "--next", "--engineer", "ada"]);
+    let record = d.only_record();
+    assert_eq!(record["attempt"]["drill"], first["drill"]);
+    assert_eq!(record["attempt"]["language"], first["language"]);
+    assert_eq!(record["attempt"]["engineer"], "ada");
+
+    let ws = Path::new(record["attempt"]["workspace"].as_str().unwrap()).to_path_buf();
+    run(&ws, &["abandon"]);
+    let text = stdout(&run(&d.home, &["plan", "status"]));
+    let next = format!(
+        "ada: 1/2 done, next: {} ({})",
+        second["drill"].as_str().unwrap(),
+        second["language"].as_str().unwrap()
+    );
+    assert!(text.contains(&next), "{text}");
+}
