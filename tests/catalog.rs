@@ -49,6 +49,18 @@ fn edit(path: &Path, from: &str, to: &str) {
     fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
+/// `drill list` on a broken catalog: refused with the catalog exit code; returns stderr.
+fn list_is_refused(cat: &tempfile::TempDir) -> String {
+    let out = drill()
+        .arg("--catalog")
+        .arg(cat.path())
+        .arg("list")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    stderr_of(&out)
+}
+
 fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -105,14 +117,7 @@ fn malformed_toml_names_the_file() {
         .path()
         .join("drills/billing-ledger/lost-update/drill.toml");
     edit(&f, "difficulty = 3", "difficulty = = 3");
-    let out = drill()
-        .arg("--catalog")
-        .arg(cat.path())
-        .arg("list")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    let err = stderr_of(&out);
+    let err = list_is_refused(&cat);
     assert!(err.contains("lost-update/drill.toml"), "{err}");
     assert!(err.contains("malformed"), "{err}");
 }
@@ -124,14 +129,7 @@ fn unknown_class_lists_the_known_ones() {
         .path()
         .join("drills/billing-ledger/lost-update/drill.toml");
     edit(&f, "class = \"lost-update\"", "class = \"race-ish\"");
-    let out = drill()
-        .arg("--catalog")
-        .arg(cat.path())
-        .arg("list")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    let err = stderr_of(&out);
+    let err = list_is_refused(&cat);
     assert!(err.contains("unknown bug class `race-ish`"), "{err}");
     assert!(err.contains("retry-idempotency"), "{err}");
     assert!(err.contains("docs/taxonomy.md"), "{err}");
@@ -148,14 +146,7 @@ fn unknown_check_names_what_the_scenario_has() {
         "checks = [\"concurrent_charges_add_up\"]",
         "checks = [\"no_such_check\"]",
     );
-    let out = drill()
-        .arg("--catalog")
-        .arg(cat.path())
-        .arg("list")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    let err = stderr_of(&out);
+    let err = list_is_refused(&cat);
     assert!(err.contains("no acceptance check `no_such_check`"), "{err}");
     assert!(err.contains("concurrent_charges_add_up"), "{err}");
 }
@@ -174,14 +165,7 @@ fn a_patch_touching_a_test_file_is_rejected() {
         .to_string();
     let test_path = path.replace(".go", "_test.go");
     fs::write(&f, text.replace(&path, &test_path)).unwrap();
-    let out = drill()
-        .arg("--catalog")
-        .arg(cat.path())
-        .arg("list")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    let err = stderr_of(&out);
+    let err = list_is_refused(&cat);
     assert!(err.contains("stalled-provider/go.patch"), "{err}");
     assert!(err.contains("test, fixture or build-config file"), "{err}");
 }
