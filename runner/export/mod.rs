@@ -114,7 +114,12 @@ pub fn verdict(c: &Comparison, langs: &[String; 2]) -> String {
 
 pub fn paired(c: &Comparison) -> String {
     match &c.paired {
-        Some(pr) => format!("{} pairs, p {}", pr.pairs, p(pr.test.p)),
+        Some(pr) => format!(
+            "{} pair{}, p {}",
+            pr.pairs,
+            if pr.pairs == 1 { "" } else { "s" },
+            p(pr.test.p)
+        ),
         None => "—".to_string(),
     }
 }
