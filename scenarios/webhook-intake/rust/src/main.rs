@@ -127,13 +127,16 @@ async fn run() -> u8 {
     let srv =
         axum::serve(ln, httpapi::new(svc, m, cfg.max_body_bytes)).with_graceful_shutdown(shutdown);
     // One budget for both stages: drain the HTTP requests, then let the
-    // workers finish the attempts they have on the wire.
-    let (deadline_tx, deadline_rx) = oneshot::channel::<Instant>();
-    let budget = async move {
-        match signalled_rx.await {
-            Ok(deadline) => {
-                let _ = deadline_tx.send(deadline);
-                tokio::time::sleep_until(deadline).await
+    // workers finish the attempts they have on the wire. The deadline is
+    // kept outside the select: the signal can arrive in the same poll that
+    // ends the server, and the workers must still get their budget.
+    let mut signalled_rx = signalled_rx;
+    let mut deadline: Option<Instant> = None;
+    let budget = async {
+        match (&mut signalled_rx).await {
+            Ok(at) => {
+                deadline = Some(at);
+                tokio::time::sleep_until(at).await
             }
             Err(_) => std::future::pending().await,
         }
@@ -150,7 +153,7 @@ async fn run() -> u8 {
         () = budget => {}
     }
     stop_work.send_replace(true);
-    if let Ok(deadline) = deadline_rx.await {
+    if let Some(deadline) = deadline.or_else(|| signalled_rx.try_recv().ok()) {
         // Budget spent: unfinished events stay pending for the next start.
         let _ = tokio::time::timeout_at(deadline, pool.wait()).await;
     }
