@@ -204,7 +204,9 @@ fn now() -> Result<Timestamp, Failure> {
 
 fn dirs(flags: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
     if flags.is_empty() {
-        let dir = ResultsDir::resolve(None).map_err(usage)?;
+        // Inside a workspace, the results directory its attempt was started with.
+        let cwd = std::env::current_dir().map_err(usage)?;
+        let dir = crate::session::implied_results(&cwd, None).map_err(usage)?;
         Ok(vec![dir.root().to_path_buf()])
     } else {
         Ok(flags.to_vec())

@@ -483,19 +483,24 @@ fn simple(ctx: &Ctx, target: &Target, command: &str, kind: EventKind) -> Result<
     Ok(exit_code::SUCCESS)
 }
 
-fn attempts(ctx: &Ctx, results: Option<&Path>, json: bool) -> Result<u8, Failure> {
+/// The results directory a command means: `--results`, else `DRILL_RESULTS`,
+/// else — inside a workspace started with `--results DIR` — that DIR, else the
+/// user's data directory.
+pub fn implied_results(
+    cwd: &Path,
+    flag: Option<&Path>,
+) -> Result<ResultsDir, crate::results::ResultsError> {
     let env_set = std::env::var_os(crate::results::RESULTS_ENV).is_some_and(|d| !d.is_empty());
-    // In a workspace started with `--results DIR`, that DIR is the one meant.
-    let workspace_dir = match (results, env_set) {
-        (None, false) => workspace::find(&ctx.cwd)
-            .ok()
-            .map(|ws| ResultsDir::at(&ws.link().results)),
-        _ => None,
-    };
-    let dir = match workspace_dir {
-        Some(dir) => dir,
-        None => ResultsDir::resolve(results)?,
-    };
+    if flag.is_none() && !env_set {
+        if let Ok(ws) = workspace::find(cwd) {
+            return Ok(ResultsDir::at(&ws.link().results));
+        }
+    }
+    ResultsDir::resolve(flag)
+}
+
+fn attempts(ctx: &Ctx, results: Option<&Path>, json: bool) -> Result<u8, Failure> {
+    let dir = implied_results(&ctx.cwd, results)?;
     let listing = dir.list()?;
     for d in &listing.damaged {
         eprintln!(
