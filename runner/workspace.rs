@@ -121,7 +121,8 @@ pub fn create(
         Err(e) => return Err(io_err("reading", dest)(e)),
     }
     let root = fs::canonicalize(dest).map_err(io_err("resolving", dest))?;
-    copy_dir(snapshot.source, &root)?;
+    crate::builder::copy_tree(snapshot.source, &root)
+        .map_err(io_err("copying the snapshot", snapshot.source))?;
     write_file(&root.join("INCIDENT.md"), snapshot.incident_md.as_bytes())?;
     write_file(&root.join("DRILL.md"), snapshot.drill_md.as_bytes())?;
 
@@ -570,26 +571,6 @@ pub fn test_files_changed(
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WorkspaceError> {
     fs::write(path, bytes).map_err(io_err("writing", path))
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<(), WorkspaceError> {
-    for entry in fs::read_dir(from).map_err(io_err("reading", from))? {
-        let entry = entry.map_err(io_err("reading", from))?;
-        let name = entry.file_name();
-        if name == ".git" {
-            continue;
-        }
-        let (src, dst) = (entry.path(), to.join(&name));
-        let ty = entry.file_type().map_err(io_err("reading", &src))?;
-        if ty.is_dir() {
-            fs::create_dir_all(&dst).map_err(io_err("creating", &dst))?;
-            copy_dir(&src, &dst)?;
-        } else if ty.is_file() {
-            fs::copy(&src, &dst).map_err(io_err("copying", &src))?;
-        }
-        // Symlinks are not copied: a snapshot is plain source.
-    }
-    Ok(())
 }
 
 #[cfg(test)]

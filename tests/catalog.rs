@@ -15,27 +15,11 @@ fn drill() -> Command {
     c
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_name() == "target" {
-            continue;
-        }
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            fs::copy(e.path(), &dest).unwrap();
-        }
-    }
-}
-
 /// A copy of the kit's catalog that a test may break.
 fn catalog_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&repo().join("scenarios"), &dir.path().join("scenarios"));
-    copy_dir(&repo().join("drills"), &dir.path().join("drills"));
+    drillkit::builder::copy_tree(&repo().join("scenarios"), &dir.path().join("scenarios")).unwrap();
+    drillkit::builder::copy_tree(&repo().join("drills"), &dir.path().join("drills")).unwrap();
     dir
 }
 
