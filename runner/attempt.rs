@@ -6,20 +6,65 @@
 //! here; nothing derived is ever stored, so a figure can always be recomputed
 //! and traced back to the events it came from. Persistence lives in
 //! `results.rs`; the on-disk format is specified in `docs/results-format.md`.
+//!
+//! While a blind attempt is open its record keeps the drill's identity
+//! sealed on disk (see [`Record`]'s serialization), so the file a command
+//! points at names no drill either.
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::ser::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::clock::Timestamp;
 
 /// The `format` field of every record file.
 pub const FORMAT_NAME: &str = "drillkit-attempt";
-/// Bumped on any change a version-1 reader would misread.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version new records are written in: 3, whose header carries the
+/// engineer's experience at start (`experience`; absent: no profile then).
+/// Bumped on any change an older reader would misread.
+pub const FORMAT_VERSION: u32 = 3;
+/// Records written before profiles existed: no `experience`, and its
+/// absence says nothing about the engineer. Still read, and appended to
+/// as version 1 (an attempt never changes what it recorded at start).
+pub const FORMAT_VERSION_BEFORE_PROFILES: u32 = 1;
+/// The version of a record whose drill identity is sealed (an open blind
+/// attempt): its clear version + 1 (2 for a version-1 record, 4 for a
+/// version-3 one), with `drill`, `title`, `class` and `difficulty` replaced
+/// by `sealed`. A reader that predates sealing says "upgrade" instead of
+/// calling the record damaged.
+pub const SEALED_FORMAT_VERSION: u32 = FORMAT_VERSION + 1;
+const SEALED_BEFORE_PROFILES: u32 = FORMAT_VERSION_BEFORE_PROFILES + 1;
+/// The version of a test-first attempt's record (`drill start --test-first`)
+/// and of one whose log holds `test_run` events (`drill watch`): 5, whose
+/// header may say `test_first` and whose log may hold `check_test` and
+/// `test_run` events. Only such records are written in it (a version-3
+/// record becomes 5 with its first `test_run`), so every other record stays
+/// readable by a kit that predates them; one that reads a version-5 record
+/// says "upgrade" instead of misreading it.
+pub const FORMAT_VERSION_TEST_FIRST: u32 = 5;
+const SEALED_TEST_FIRST: u32 = FORMAT_VERSION_TEST_FIRST + 1;
 
-/// One attempt, as stored in `<results>/<id>.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The sealed version of a clear one (see [`SEALED_FORMAT_VERSION`]).
+fn sealed_version(clear: u32) -> u32 {
+    clear + 1
+}
+
+/// The clear version of a sealed one, if `v` is one.
+fn clear_version(v: u32) -> Option<u32> {
+    match v {
+        SEALED_FORMAT_VERSION => Some(FORMAT_VERSION),
+        SEALED_BEFORE_PROFILES => Some(FORMAT_VERSION_BEFORE_PROFILES),
+        SEALED_TEST_FIRST => Some(FORMAT_VERSION_TEST_FIRST),
+        _ => None,
+    }
+}
+
+/// One attempt, as stored in `<results>/<id>.json`. Serialized through
+/// [`seal`] while [`Record::sealed`]: the in-memory record always holds the
+/// identity, the file of an open blind attempt never does.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     pub format: String,
     pub format_version: u32,
@@ -39,8 +84,18 @@ pub struct Header {
     pub class: String,
     pub difficulty: u8,
     pub language: String,
-    /// Started with `--random`: the drill stays hidden until the attempt ends.
+    /// Dealt without the engineer choosing or seeing it (`--random`,
+    /// `--next`): the drill stays hidden until the attempt ends. `false`: the
+    /// engineer picked the drill by id and could read it with `drill show`.
     pub blind: bool,
+    /// The engineer had attempted this drill before (in either language)
+    /// when this attempt started: a second look, not a first measurement.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub repeat: bool,
+    /// The drill's `prevented_in` at start (the language whose compiler or
+    /// idioms prevent the bug, so the drill exists in the other one only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prevented_in: Option<String>,
     pub engineer: String,
     /// Toolchain name → the version line it printed (`go version go1.22.2 linux/amd64`).
     pub toolchains: BTreeMap<String, String>,
@@ -48,6 +103,10 @@ pub struct Header {
     /// The catalog's git commit (with `-dirty` if it had local changes), or
     /// `unknown` when the catalog is not a git checkout.
     pub catalog_revision: String,
+    /// The catalog folder the attempt was started from, so later commands
+    /// find it (or say which one they need) without `--catalog`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<String>,
     /// Where the workspace was created, on the engineer's machine.
     pub workspace: String,
     pub hints_available: u32,
@@ -55,6 +114,17 @@ pub struct Header {
     /// must not mix it with real attempts.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub test_clock: bool,
+    /// The engineer's profile (`drill profile`) as it was when the attempt
+    /// started: a copy, so a later change of the profile rewrites no
+    /// history. `None`: no profile then (or a record from before profiles,
+    /// `format_version` 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experience: Option<crate::profile::Experience>,
+    /// Started with `--test-first`: the engineer's first goal is a test that
+    /// reproduces the incident (`drill check-test`), then the fix. Such a
+    /// record is `format_version` 5.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub test_first: bool,
 }
 
 /// One line of the log.
@@ -104,6 +174,36 @@ pub enum EventKind {
         /// Test files (the scenario's `test_files` globs) the engineer changed.
         #[serde(default)]
         test_files_changed: Vec<String>,
+    },
+    /// `drill check-test` finished (test-first attempts only): the
+    /// engineer's new or changed tests were run against the bugged and the
+    /// reference-fixed trees. Logged at the end, like a submit, so
+    /// `[at - verification_ms, at]` is the kit's time, excluded from active
+    /// time.
+    CheckTest {
+        verdict: crate::testfirst::TestVerdict,
+        /// The tests run (`pkg:TestName`, `target:name`, or a whole
+        /// `pkg`/`target` when a helper changed).
+        #[serde(default)]
+        tests: Vec<String>,
+        /// Runs per tree (1, or the timing-dependent drills' N).
+        runs: u32,
+        /// Runs that failed on the bugged tree.
+        bugged_failed: u32,
+        /// Runs that passed on the reference-fixed tree.
+        fixed_passed: u32,
+        verification_ms: u64,
+    },
+    /// `drill watch` rebuilt the engineer's code and ran the visible tests
+    /// (on a save, or a key). The engineer's own build/test cycle: counted
+    /// in active time, like `drill run`.
+    TestRun {
+        /// Built and every visible test passed.
+        passed: bool,
+        /// `None`: the code did not build.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        build_ms: Option<u64>,
+        duration_ms: u64,
     },
     /// The timer stopped on a passing submit (always right after it).
     Fixed,
@@ -165,6 +265,11 @@ pub enum TransitionError {
     NoHintsLeft(u32),
     #[error("hint {got} out of order (expected hint {expected})")]
     HintOrder { got: u32, expected: u32 },
+    #[error(
+        "this attempt's record (format_version {0}) predates watch runs; start a new attempt \
+         to have them recorded"
+    )]
+    TooOld(u32),
 }
 
 /// Everything a person or `drill stats` wants to know, derived from the log.
@@ -195,6 +300,15 @@ pub struct Summary {
     pub censored: bool,
     /// Any submit where the engineer had changed test files.
     pub test_files_changed: bool,
+    /// Test-first attempts: active time at the first `check-test` whose
+    /// verdict was `reproducing`.
+    pub time_to_test_ms: Option<u64>,
+    /// `check-test` runs (each verdict counts).
+    pub check_tests: u32,
+    /// `drill watch` build/test cycles.
+    pub test_runs: u32,
+    /// Active time at the first `drill watch` cycle whose tests passed.
+    pub time_to_green_ms: Option<u64>,
 }
 
 impl Record {
@@ -202,7 +316,11 @@ impl Record {
     pub fn new(attempt: Header, at: Timestamp) -> Self {
         Record {
             format: FORMAT_NAME.to_string(),
-            format_version: FORMAT_VERSION,
+            format_version: if attempt.test_first {
+                FORMAT_VERSION_TEST_FIRST
+            } else {
+                FORMAT_VERSION
+            },
             attempt,
             events: vec![Event {
                 at,
@@ -234,6 +352,13 @@ impl Record {
         let at = self.last_at().map_or(at, |last| at.max(last));
         let state = self.state();
         check(state, &self.events, &kind, self.attempt.hints_available)?;
+        if let EventKind::TestRun { .. } = kind {
+            match self.format_version {
+                FORMAT_VERSION => self.format_version = FORMAT_VERSION_TEST_FIRST,
+                FORMAT_VERSION_TEST_FIRST => {}
+                v => return Err(TransitionError::TooOld(v)),
+            }
+        }
         self.events.push(Event { at, kind });
         Ok(self.events.last().expect("just pushed"))
     }
@@ -248,12 +373,41 @@ impl Record {
                 self.format
             ));
         }
-        if self.format_version != FORMAT_VERSION {
-            return Err(format!(
-                "format_version {} is not supported by this drill (it reads {FORMAT_VERSION}); \
-                 upgrade drillkit",
-                self.format_version
-            ));
+        let has = |f: fn(&EventKind) -> bool| self.events.iter().any(|e| f(&e.kind));
+        let check_tests = has(|k| matches!(k, EventKind::CheckTest { .. }));
+        let test_runs = has(|k| matches!(k, EventKind::TestRun { .. }));
+        match self.format_version {
+            FORMAT_VERSION_TEST_FIRST if check_tests && !self.attempt.test_first => {
+                return Err("a check_test event in an attempt that is not test_first".to_string())
+            }
+            FORMAT_VERSION_TEST_FIRST if self.attempt.test_first || test_runs => {}
+            FORMAT_VERSION_TEST_FIRST => {
+                return Err(format!(
+                    "a format_version {FORMAT_VERSION_TEST_FIRST} record with neither \
+                     attempt.test_first nor a test_run event"
+                ))
+            }
+            _ if self.attempt.test_first || check_tests || test_runs => {
+                return Err(format!(
+                    "attempt.test_first, a check_test or a test_run event in a format_version {} \
+                     record (those are format_version {FORMAT_VERSION_TEST_FIRST})",
+                    self.format_version
+                ))
+            }
+            FORMAT_VERSION => {}
+            FORMAT_VERSION_BEFORE_PROFILES if self.attempt.experience.is_none() => {}
+            FORMAT_VERSION_BEFORE_PROFILES => {
+                return Err(format!(
+                    "attempt.experience in a format_version {FORMAT_VERSION_BEFORE_PROFILES} \
+                     record (experience is recorded from format_version {FORMAT_VERSION})"
+                ))
+            }
+            v => {
+                return Err(format!(
+                    "format_version {v} is not supported by this drill (it reads \
+                     {FORMAT_VERSION_BEFORE_PROFILES} to {SEALED_TEST_FIRST}); upgrade drillkit"
+                ))
+            }
         }
         if self.attempt.id.is_empty() {
             return Err("attempt.id is empty".to_string());
@@ -283,6 +437,203 @@ impl Record {
     }
 }
 
+/// The header fields a sealed record keeps out of its file.
+const IDENTITY: [&str; 4] = ["drill", "title", "class", "difficulty"];
+
+impl Record {
+    /// An open blind attempt: its file keeps the drill's identity sealed.
+    pub fn sealed(&self) -> bool {
+        self.attempt.blind && !self.state().is_ended()
+    }
+}
+
+#[derive(Serialize)]
+struct RecordOut<'a, H: Serialize, E: Serialize> {
+    format: &'a str,
+    format_version: u32,
+    attempt: H,
+    events: E,
+}
+
+#[derive(Deserialize)]
+struct RecordIn {
+    format: String,
+    format_version: u32,
+    attempt: serde_json::Value,
+    events: serde_json::Value,
+}
+
+/// The key of an event's sealed `reasons`: its own, so no two seals share one.
+fn reasons_key(id: &str, index: usize) -> String {
+    format!("{id}/events/{index}/reasons")
+}
+
+impl Serialize for Record {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if !self.sealed() {
+            return RecordOut {
+                format: &self.format,
+                format_version: self.format_version,
+                attempt: &self.attempt,
+                events: &self.events,
+            }
+            .serialize(s);
+        }
+        let mut header = match serde_json::to_value(&self.attempt).map_err(S::Error::custom)? {
+            serde_json::Value::Object(map) => map,
+            _ => return Err(S::Error::custom("a header serializes to an object")),
+        };
+        let mut identity = serde_json::Map::new();
+        for key in IDENTITY {
+            if let Some(v) = header.remove(key) {
+                identity.insert(key.to_string(), v);
+            }
+        }
+        let bytes = serde_json::to_vec(&identity).map_err(S::Error::custom)?;
+        header.insert("sealed".into(), seal::seal(&self.attempt.id, &bytes).into());
+        // A failed submit's reasons name the acceptance checks that failed,
+        // which tell the drill as surely as its id: sealed too.
+        let mut events = serde_json::to_value(&self.events).map_err(S::Error::custom)?;
+        for (i, event) in events.as_array_mut().into_iter().flatten().enumerate() {
+            let Some(event) = event.as_object_mut() else {
+                continue;
+            };
+            match event.remove("reasons") {
+                Some(serde_json::Value::Array(r)) if !r.is_empty() => {
+                    let bytes = serde_json::to_vec(&r).map_err(S::Error::custom)?;
+                    let sealed = seal::seal(&reasons_key(&self.attempt.id, i), &bytes);
+                    event.insert("sealed_reasons".into(), sealed.into());
+                }
+                Some(r) => {
+                    event.insert("reasons".into(), r);
+                }
+                None => {}
+            }
+        }
+        RecordOut {
+            format: &self.format,
+            format_version: sealed_version(self.format_version),
+            attempt: header,
+            events,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let RecordIn {
+            format,
+            mut format_version,
+            mut attempt,
+            mut events,
+        } = RecordIn::deserialize(d)?;
+        let sealed = attempt.as_object_mut().and_then(|h| h.remove("sealed"));
+        match (sealed, clear_version(format_version)) {
+            (Some(sealed), Some(clear)) => {
+                let id = attempt["id"].as_str().unwrap_or_default().to_string();
+                let identity = sealed
+                    .as_str()
+                    .and_then(|hex| seal::unseal(&id, hex))
+                    .and_then(|bytes| {
+                        serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&bytes)
+                            .ok()
+                    })
+                    .ok_or_else(|| {
+                        D::Error::custom(
+                            "attempt.sealed does not unseal with this attempt.id                              (the id or the seal was edited)",
+                        )
+                    })?;
+                let header = attempt.as_object_mut().expect("had a `sealed` key");
+                header.extend(identity);
+                for (i, event) in events.as_array_mut().into_iter().flatten().enumerate() {
+                    let Some(event) = event.as_object_mut() else {
+                        continue;
+                    };
+                    let Some(sealed) = event.remove("sealed_reasons") else {
+                        continue;
+                    };
+                    let reasons = sealed
+                        .as_str()
+                        .and_then(|hex| seal::unseal(&reasons_key(&id, i), hex))
+                        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+                        .ok_or_else(|| {
+                            D::Error::custom(format!(
+                                "events[{i}].sealed_reasons does not unseal with this attempt.id \
+                                 (the id, the seal or the order of events was edited)"
+                            ))
+                        })?;
+                    event.insert("reasons".into(), reasons);
+                }
+                format_version = clear;
+            }
+            (Some(_), None) => {
+                return Err(D::Error::custom(format!(
+                    "attempt.sealed in a format_version {format_version} record \
+                     (sealed: {SEALED_BEFORE_PROFILES}, {SEALED_FORMAT_VERSION} or {SEALED_TEST_FIRST})"
+                )))
+            }
+            (None, Some(_)) => {
+                return Err(D::Error::custom(format!(
+                    "a format_version {format_version} record without attempt.sealed"
+                )))
+            }
+            (None, None) => {}
+        }
+        let attempt: Header = serde_json::from_value(attempt)
+            .map_err(|e| D::Error::custom(format!("attempt: {e}")))?;
+        let events: Vec<Event> =
+            serde_json::from_value(events).map_err(|e| D::Error::custom(format!("events: {e}")))?;
+        Ok(Record {
+            format,
+            format_version,
+            attempt,
+            events,
+        })
+    }
+}
+
+/// Keeps a blind attempt's drill out of sight in its file: the identity's
+/// JSON XOR-ed with a keystream derived from the attempt id, as hex. This
+/// obscures, it does not encrypt: anyone with this source can unseal it.
+/// It keeps a `cat` or a `grep` of the results from naming the drill.
+mod seal {
+    fn keystream(id: &str) -> impl Iterator<Item = u8> {
+        // FNV-1a of the id seeds a SplitMix64 sequence.
+        let mut x = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        std::iter::from_fn(move || {
+            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            Some(z ^ (z >> 31))
+        })
+        .flat_map(u64::to_le_bytes)
+    }
+
+    pub fn seal(id: &str, bytes: &[u8]) -> String {
+        bytes
+            .iter()
+            .zip(keystream(id))
+            .map(|(b, k)| format!("{:02x}", b ^ k))
+            .collect()
+    }
+
+    pub fn unseal(id: &str, hex: &str) -> Option<Vec<u8>> {
+        if !hex.len().is_multiple_of(2) {
+            return None;
+        }
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+            .zip(keystream(id))
+            .map(|(b, k)| Some(b? ^ k))
+            .collect()
+    }
+}
+
 fn check(
     state: State,
     events: &[Event],
@@ -307,6 +658,8 @@ fn check(
         | EventKind::Found { .. }
         | EventKind::Run { .. }
         | EventKind::Submit { .. }
+        | EventKind::CheckTest { .. }
+        | EventKind::TestRun { .. }
             if paused =>
         {
             Err(TransitionError::Paused)
@@ -327,7 +680,11 @@ fn check(
                 Ok(())
             }
         }
-        EventKind::Found { .. } | EventKind::Run { .. } | EventKind::Submit { .. } => Ok(()),
+        EventKind::Found { .. }
+        | EventKind::Run { .. }
+        | EventKind::Submit { .. }
+        | EventKind::CheckTest { .. }
+        | EventKind::TestRun { .. } => Ok(()),
         EventKind::Fixed => match events.last().map(|e| &e.kind) {
             Some(EventKind::Submit {
                 verdict: Verdict::Pass,
@@ -366,6 +723,12 @@ fn replay(events: &[Event]) -> Result<Replay, String> {
     Ok(Replay { state })
 }
 
+/// The kit's own span ending at `at` (a submit's verification, a
+/// check-test), clipped to the running interval it falls in.
+fn kit_span(running_since: Option<Timestamp>, ms: u64, at: Timestamp) -> u64 {
+    running_since.map_or(0, |r| ms.min(at.ms_since(r)))
+}
+
 /// The heart of honest measurement: one pass over the log.
 pub fn summarize(events: &[Event], now: Timestamp) -> Summary {
     let started_at = events.first().map_or(now, |e| e.at);
@@ -394,6 +757,10 @@ pub fn summarize(events: &[Event], now: Timestamp) -> Summary {
         wrong_found_claims: 0,
         censored: true,
         test_files_changed: false,
+        time_to_test_ms: None,
+        check_tests: 0,
+        test_runs: 0,
+        time_to_green_ms: None,
     };
     let active_at = |closed: u64, running: Option<Timestamp>, excluded: u64, t: Timestamp| {
         (closed + running.map_or(0, |r| t.ms_since(r))).saturating_sub(excluded)
@@ -429,13 +796,19 @@ pub fn summarize(events: &[Event], now: Timestamp) -> Summary {
                 }
             }
             EventKind::Run { .. } => {}
+            EventKind::TestRun { passed, .. } => {
+                s.test_runs += 1;
+                if *passed && s.time_to_green_ms.is_none() {
+                    s.time_to_green_ms = Some(active_at(closed_ms, running_since, excluded_ms, at));
+                }
+            }
             EventKind::Submit {
                 verdict,
                 verification_ms,
                 test_files_changed,
                 ..
             } => {
-                let span = running_since.map_or(0, |r| (*verification_ms).min(at.ms_since(r)));
+                let span = kit_span(running_since, *verification_ms, at);
                 excluded_ms += span;
                 s.verification_ms += span;
                 match verdict {
@@ -447,6 +820,21 @@ pub fn summarize(events: &[Event], now: Timestamp) -> Summary {
                     Verdict::Error => s.submit_errors += 1,
                 }
                 s.test_files_changed |= !test_files_changed.is_empty();
+            }
+            EventKind::CheckTest {
+                verdict,
+                verification_ms,
+                ..
+            } => {
+                let span = kit_span(running_since, *verification_ms, at);
+                excluded_ms += span;
+                s.verification_ms += span;
+                s.check_tests += 1;
+                if *verdict == crate::testfirst::TestVerdict::Reproducing
+                    && s.time_to_test_ms.is_none()
+                {
+                    s.time_to_test_ms = Some(active_at(closed_ms, running_since, excluded_ms, at));
+                }
             }
             EventKind::Fixed | EventKind::Abandon => {
                 if let Some(r) = running_since.take() {
@@ -480,19 +868,9 @@ pub fn summarize(events: &[Event], now: Timestamp) -> Summary {
     s
 }
 
-/// `1h02m03s`, `4m05s`, `12s`: durations as a person reads them.
+/// Durations as a person reads them: [`crate::util::human_ms`], the one format.
 pub fn human_duration(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    if h > 0 {
-        format!("{h}h{m:02}m{s:02}s")
-    } else if m > 0 {
-        format!("{m}m{s:02}s")
-    } else if secs > 0 {
-        format!("{s}s")
-    } else {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    }
+    crate::util::human_ms(ms)
 }
 
 #[cfg(test)]
@@ -511,13 +889,18 @@ mod tests {
             difficulty: 2,
             language: "go".into(),
             blind: false,
+            repeat: false,
+            prevented_in: None,
             engineer: "ada".into(),
             toolchains: BTreeMap::from([("go".into(), "go version go1.22.2".into())]),
             kit_version: "0.1.0".into(),
             catalog_revision: "abc123".into(),
+            catalog: None,
             workspace: "/tmp/ws".into(),
             hints_available: 3,
             test_clock: true,
+            experience: None,
+            test_first: false,
         }
     }
 
@@ -719,6 +1102,126 @@ mod tests {
     }
 
     #[test]
+    fn an_open_blind_record_names_no_drill_on_disk_and_reads_back_whole() {
+        let (clock, mut r) = setup();
+        r.attempt.blind = true;
+        let json = serde_json::to_string_pretty(&r).unwrap();
+        for secret in [
+            "billing-ledger",
+            "double-charge",
+            "charged twice",
+            "retry-idempotency",
+        ] {
+            assert!(!json.contains(secret), "the file shows {secret:?}:\n{json}");
+        }
+        assert!(json.contains("\"sealed\""), "{json}");
+        assert!(json.contains("\"format_version\": 4"), "{json}");
+        // A failed submit's reasons name checks: sealed as well.
+        clock.advance_secs(MIN);
+        let failed = EventKind::Submit {
+            verdict: Verdict::Fail,
+            reasons: vec!["check late_provider_answer_charges_once: 2 effects".into()],
+            verification_ms: 1000,
+            build_ms: None,
+            test_files_changed: vec![],
+        };
+        r.push(failed, clock.now()).unwrap();
+        let json = serde_json::to_string_pretty(&r).unwrap();
+        assert!(!json.contains("late_provider"), "{json}");
+        assert!(json.contains("\"sealed_reasons\""), "{json}");
+        let back: Record = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, r, "the reader unseals the identity");
+        back.validate().unwrap();
+
+        // Once it ends, the file names the drill again, as version 1.
+        clock.advance_secs(MIN);
+        r.push(EventKind::Abandon, clock.now()).unwrap();
+        let json = serde_json::to_string_pretty(&r).unwrap();
+        assert!(
+            json.contains("\"drill\": \"billing-ledger/double-charge\""),
+            "{json}"
+        );
+        assert!(json.contains("\"format_version\": 3"), "{json}");
+        assert!(!json.contains("sealed"), "{json}");
+    }
+
+    fn experience() -> crate::profile::Experience {
+        crate::profile::Experience {
+            updated_at: "2024-06-01T00:00:00Z".parse().unwrap(),
+            languages: BTreeMap::from([(
+                "go".to_string(),
+                crate::profile::LanguageExperience {
+                    years: 6.0,
+                    oncall: true,
+                },
+            )]),
+        }
+    }
+
+    #[test]
+    fn the_experience_at_start_is_kept_sealed_or_not() {
+        let (clock, mut r) = setup();
+        r.attempt.experience = Some(experience());
+        r.attempt.blind = true;
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(json.contains("\"years\":6.0"), "{json}");
+        let back: Record = serde_json::from_str(&json).unwrap();
+        assert_eq!((back.format_version, &back), (FORMAT_VERSION, &r));
+        back.validate().unwrap();
+        r.push(EventKind::Abandon, clock.now()).unwrap();
+        let back: Record = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back.attempt.experience, Some(experience()));
+    }
+
+    #[test]
+    fn records_from_before_profiles_are_read_and_stay_version_1() {
+        let (clock, mut r) = setup();
+        r.format_version = FORMAT_VERSION_BEFORE_PROFILES;
+        r.attempt.blind = true;
+        let sealed = serde_json::to_string_pretty(&r).unwrap();
+        assert!(sealed.contains("\"format_version\": 2"), "{sealed}");
+        let mut back: Record = serde_json::from_str(&sealed).unwrap();
+        back.validate().unwrap();
+        back.push(EventKind::Abandon, clock.now()).unwrap();
+        let ended = serde_json::to_string_pretty(&back).unwrap();
+        assert!(ended.contains("\"format_version\": 1"), "{ended}");
+        // A version-1 record cannot have carried an experience.
+        let mut bad = back.clone();
+        bad.attempt.experience = Some(experience());
+        assert!(bad.validate().unwrap_err().contains("format_version 3"));
+        r.push(EventKind::Abandon, clock.now()).unwrap();
+        assert!(r.validate().is_ok());
+    }
+
+    #[test]
+    fn a_seal_that_does_not_match_its_attempt_id_is_refused() {
+        let (_, mut r) = setup();
+        r.attempt.blind = true;
+        let json = serde_json::to_string(&r).unwrap();
+        let moved = json.replace("000001", "000002");
+        let err = serde_json::from_str::<Record>(&moved)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not unseal"), "{err}");
+    }
+
+    #[test]
+    fn repeat_and_prevented_in_are_written_only_when_set() {
+        let (_, mut r) = setup();
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(
+            !json.contains("repeat") && !json.contains("prevented_in"),
+            "{json}"
+        );
+        r.attempt.repeat = true;
+        r.attempt.prevented_in = Some("rust".into());
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(json.contains("\"repeat\":true"), "{json}");
+        assert!(json.contains("\"prevented_in\":\"rust\""), "{json}");
+        assert_eq!(serde_json::from_str::<Record>(&json).unwrap(), r);
+    }
+
+    #[test]
     fn validate_rejects_logs_that_could_not_have_been_written() {
         let (clock, mut r) = setup();
         r.push(EventKind::Pause, clock.now()).unwrap();
@@ -731,6 +1234,39 @@ mod tests {
         let mut bad = r.clone();
         bad.format_version = 99;
         assert!(bad.validate().unwrap_err().contains("upgrade"));
+    }
+
+    #[test]
+    fn a_watch_run_makes_a_record_version_5_and_time_to_green_is_the_first_pass() {
+        let (clock, mut r) = setup();
+        let run = |passed| EventKind::TestRun {
+            passed,
+            build_ms: Some(900),
+            duration_ms: 2000,
+        };
+        clock.advance_secs(MIN);
+        r.push(run(false), clock.now()).unwrap();
+        assert_eq!(r.format_version, FORMAT_VERSION_TEST_FIRST);
+        clock.advance_secs(MIN);
+        r.push(run(true), clock.now()).unwrap();
+        r.push(run(true), clock.now()).unwrap();
+        let s = r.summary(clock.now());
+        assert_eq!((s.test_runs, s.time_to_green_ms), (3, Some(2 * MIN * 1000)));
+        assert_eq!(
+            s.active_ms,
+            2 * MIN * 1000,
+            "a watch cycle is the engineer's time"
+        );
+        r.validate().unwrap();
+        let mut old = r.clone();
+        old.format_version = FORMAT_VERSION;
+        assert!(old.validate().unwrap_err().contains("test_run"));
+        let mut v1 = setup().1;
+        v1.format_version = FORMAT_VERSION_BEFORE_PROFILES;
+        assert_eq!(
+            v1.push(run(true), clock.now()),
+            Err(TransitionError::TooOld(FORMAT_VERSION_BEFORE_PROFILES))
+        );
     }
 
     #[test]

@@ -136,6 +136,16 @@ struct DrillFile {
     checks: Vec<String>,
     #[serde(default)]
     languages: Option<Vec<String>>,
+    /// A language whose ordinary idioms make this bug impossible (the drill exists only in the others).
+    #[serde(default)]
+    prevented_in: Option<String>,
+    /// What prevents it there (the compiler error, the lint, the type).
+    #[serde(default)]
+    prevented_note: Option<String>,
+    /// The bug shows only under some interleavings or timings: a test of it
+    /// is run several times by `drill check-test`.
+    #[serde(default)]
+    timing: bool,
     ticket: Ticket,
     hints: Vec<HintFile>,
     debrief: Debrief,
@@ -177,13 +187,79 @@ pub struct Drill {
     pub hints: Vec<String>,
     pub debrief: Debrief,
     pub patches: BTreeMap<String, Patch>,
+    /// A language the drill does not exist in because its idioms prevent the bug, with why.
+    pub prevented: Option<Prevented>,
+    /// Plausible wrong fixes the acceptance suite must reject (`wrong-fixes/`), sorted by language and name.
+    pub wrong_fixes: Vec<WrongFix>,
+    /// Languages whose patch does not apply to the clean tree (language →
+    /// why): not in `languages`, still in `patches`, for `drill verify`.
+    pub unappliable: BTreeMap<String, String>,
+    /// Timing-dependent (`timing = true`): `drill check-test` runs a test of
+    /// it several times per tree (the test-first module's `TIMING_RUNS`).
+    pub timing: bool,
 }
 
 impl Drill {
+    /// Every language the drill declares, usable or not (what `verify` checks).
+    pub fn declared_languages(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .languages
+            .iter()
+            .chain(self.unappliable.keys())
+            .cloned()
+            .collect();
+        all.sort();
+        all
+    }
+
     pub fn patch(&self, lang: &str) -> Option<&Patch> {
         self.patches.get(lang)
     }
+
+    pub fn wrong_fixes_for<'d>(&'d self, lang: &'d str) -> impl Iterator<Item = &'d WrongFix> {
+        self.wrong_fixes.iter().filter(move |w| w.lang == lang)
+    }
 }
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Prevented {
+    pub lang: String,
+    pub note: String,
+}
+
+/// What a wrong fix gets wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WrongFixKind {
+    /// Mitigates the symptom, leaves the cause.
+    Partial,
+    /// Removes the feature the bug sits in (the rate limit, the retry, the dedup...).
+    Overfix,
+}
+
+impl WrongFixKind {
+    pub const ALL: [WrongFixKind; 2] = [WrongFixKind::Partial, WrongFixKind::Overfix];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WrongFixKind::Partial => "partial",
+            WrongFixKind::Overfix => "overfix",
+        }
+    }
+}
+
+/// `wrong-fixes/<kind>-<slug>.<lang>.patch`: a diff against the bugged tree.
+#[derive(Debug, Clone)]
+pub struct WrongFix {
+    /// `<kind>-<slug>`.
+    pub name: String,
+    pub kind: WrongFixKind,
+    pub lang: String,
+    pub patch: Patch,
+}
+
+/// The folder of a drill that holds its wrong fixes.
+pub const WRONG_FIXES_DIR: &str = "wrong-fixes";
 
 #[derive(Debug)]
 pub struct Catalog {
@@ -191,20 +267,30 @@ pub struct Catalog {
     pub scenarios: BTreeMap<String, Scenario>,
     /// Sorted by id.
     pub drills: Vec<Drill>,
-}
-
-/// The kit's own catalog: the repository the binary was built from, unless
-/// `--catalog`/`DRILL_CATALOG` names another.
-pub fn default_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    /// What loading left out, for `drill list` to say: a folder that looks
+    /// like a drill but has no `drill.toml`, a language whose patch does not
+    /// apply to its clean tree.
+    pub warnings: Vec<String>,
 }
 
 impl Catalog {
     pub fn load(root: &Path) -> Result<Catalog, CatalogError> {
-        let root = root.canonicalize().map_err(|source| CatalogError::Io {
-            path: root.to_path_buf(),
-            source,
-        })?;
+        let root = match root.canonicalize() {
+            Ok(root) => root,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(CatalogError::invalid(
+                    root,
+                    "no such folder: point --catalog or DRILL_CATALOG at a drill catalog \
+                     (a folder holding scenarios/ and drills/)",
+                ))
+            }
+            Err(source) => {
+                return Err(CatalogError::Io {
+                    path: root.to_path_buf(),
+                    source,
+                })
+            }
+        };
         let scen_root = root.join("scenarios");
         if !scen_root.is_dir() {
             return Err(CatalogError::invalid(
@@ -213,11 +299,13 @@ impl Catalog {
             ));
         }
         let mut scenarios = BTreeMap::new();
+        let mut warnings = Vec::new();
         for dir in subdirs(&scen_root)? {
             let file = dir.join("scenario.toml");
             if !file.exists() {
                 continue;
             }
+            refuse_links(&dir)?;
             let s = load_scenario(&dir, &file)?;
             scenarios.insert(s.name.clone(), s);
         }
@@ -229,8 +317,12 @@ impl Catalog {
                 for bdir in subdirs(&sdir)? {
                     let file = bdir.join("drill.toml");
                     if !file.exists() {
+                        if let Some(w) = not_a_drill(&bdir) {
+                            warnings.push(w);
+                        }
                         continue;
                     }
+                    refuse_links(&bdir)?;
                     let Some(scenario) = scenarios.get(&sname) else {
                         return Err(CatalogError::invalid(
                             &file,
@@ -239,7 +331,9 @@ impl Catalog {
                             ),
                         ));
                     };
-                    drills.push(load_drill(scenario, &bdir, &file)?);
+                    let mut drill = load_drill(scenario, &bdir, &file)?;
+                    set_aside_unappliable(&mut drill, scenario, &mut warnings);
+                    drills.push(drill);
                 }
             }
         }
@@ -248,6 +342,7 @@ impl Catalog {
             root,
             scenarios,
             drills,
+            warnings,
         })
     }
 
@@ -285,7 +380,13 @@ impl Catalog {
     }
 
     /// `<commit>` or `<commit>-dirty` when the catalog is a git repository.
+    /// Which revision of the catalog this is: an unpacked built-in catalog's
+    /// content hash, else the git commit of the repository it sits in
+    /// (`-dirty` with uncommitted changes).
     pub fn revision(&self) -> Option<String> {
+        if let Some(built_in) = crate::embedded::revision_at(&self.root) {
+            return Some(built_in);
+        }
         let repo = git2::Repository::discover(&self.root).ok()?;
         let head = repo.head().ok()?.peel_to_commit().ok()?;
         let mut opts = git2::StatusOptions::new();
@@ -317,6 +418,21 @@ fn load_scenario(dir: &Path, file: &Path) -> Result<Scenario, CatalogError> {
             return Err(CatalogError::invalid(
                 file,
                 format!("{}: folder {} does not exist", field("dir"), ldir.display()),
+            ));
+        }
+        let inside = ldir
+            .canonicalize()
+            .ok()
+            .zip(dir.canonicalize().ok())
+            .is_some_and(|(l, d)| l.starts_with(&d) && l != d);
+        if !inside {
+            return Err(CatalogError::invalid(
+                file,
+                format!(
+                    "{}: `{}` is not a folder inside the scenario's folder; name a subfolder such as \"go\"",
+                    field("dir"),
+                    l.dir
+                ),
             ));
         }
         if l.build.is_empty() || l.test.is_empty() {
@@ -437,9 +553,68 @@ fn load_drill(scenario: &Scenario, dir: &Path, file: &Path) -> Result<Drill, Cat
             "ticket.body: the incident ticket is empty",
         ));
     }
-    let languages = d
-        .languages
-        .unwrap_or_else(|| scenario.languages.keys().cloned().collect());
+    let prevented = match (d.prevented_in, d.prevented_note) {
+        (None, None) => None,
+        (Some(lang), Some(note)) if !note.trim().is_empty() => {
+            if !scenario.languages.contains_key(&lang) {
+                return Err(CatalogError::invalid(
+                    file,
+                    format!(
+                        "prevented_in: scenario `{}` has no language `{lang}`",
+                        scenario.name
+                    ),
+                ));
+            }
+            Some(Prevented { lang, note })
+        }
+        (Some(_), _) => {
+            return Err(CatalogError::invalid(
+                file,
+                "prevented_note: say what prevents the bug in the `prevented_in` language (the compiler error, lint or type)",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(CatalogError::invalid(
+                file,
+                "prevented_note is set but prevented_in is not: name the language whose idioms prevent the bug",
+            ))
+        }
+    };
+    let languages = d.languages.unwrap_or_else(|| {
+        scenario
+            .languages
+            .keys()
+            .filter(|l| prevented.as_ref().map(|p| &p.lang) != Some(*l))
+            .cloned()
+            .collect()
+    });
+    if let Some(p) = &prevented {
+        if languages.contains(&p.lang) {
+            return Err(CatalogError::invalid(
+                file,
+                format!(
+                    "languages: lists `{}`, the language named in prevented_in; a prevented drill exists only in the others",
+                    p.lang
+                ),
+            ));
+        }
+        let stray = dir.join(format!("{}.patch", p.lang));
+        if stray.exists() {
+            return Err(CatalogError::invalid(
+                &stray,
+                format!(
+                    "the drill is prevented_in = \"{}\", so it has no patch for that language: delete this file or drop prevented_in",
+                    p.lang
+                ),
+            ));
+        }
+    }
+    if languages.is_empty() {
+        return Err(CatalogError::invalid(
+            file,
+            "languages: the drill exists in no language",
+        ));
+    }
     let mut patches = BTreeMap::new();
     for lang in &languages {
         let Some(spec) = scenario.languages.get(lang) else {
@@ -472,6 +647,7 @@ fn load_drill(scenario: &Scenario, dir: &Path, file: &Path) -> Result<Drill, Cat
         }
         patches.insert(lang.clone(), patch);
     }
+    let wrong_fixes = load_wrong_fixes(scenario, dir, &languages)?;
     Ok(Drill {
         id: format!("{}/{bug}", scenario.name),
         scenario: scenario.name.clone(),
@@ -486,7 +662,91 @@ fn load_drill(scenario: &Scenario, dir: &Path, file: &Path) -> Result<Drill, Cat
         hints: d.hints.into_iter().map(|h| h.text).collect(),
         debrief: d.debrief,
         patches,
+        prevented,
+        wrong_fixes,
+        unappliable: BTreeMap::new(),
+        timing: d.timing,
     })
+}
+
+/// `wrong-fixes/<kind>-<slug>.<lang>.patch`; every file in the folder must be one.
+fn load_wrong_fixes(
+    scenario: &Scenario,
+    dir: &Path,
+    languages: &[String],
+) -> Result<Vec<WrongFix>, CatalogError> {
+    let wdir = dir.join(WRONG_FIXES_DIR);
+    if !wdir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    let entries = fs::read_dir(&wdir).map_err(|source| CatalogError::Io {
+        path: wdir.clone(),
+        source,
+    })?;
+    for e in entries {
+        let path = e
+            .map_err(|source| CatalogError::Io {
+                path: wdir.clone(),
+                source,
+            })?
+            .path();
+        let fname = file_name(&path);
+        let bad = |why: String| {
+            CatalogError::invalid(
+                &path,
+                format!(
+                    "{why}; a wrong fix is named <kind>-<slug>.<lang>.patch with kind `partial` or `overfix` and lang one of {} (docs/drill-format.md)",
+                    languages.join(", ")
+                ),
+            )
+        };
+        let Some(stem) = fname.strip_suffix(".patch") else {
+            return Err(bad("not a .patch file".into()));
+        };
+        let Some((name, lang)) = stem.rsplit_once('.') else {
+            return Err(bad("no language in the name".into()));
+        };
+        if !languages.iter().any(|l| l == lang) {
+            return Err(bad(format!("`{lang}` is not a language of this drill")));
+        }
+        let kind = WrongFixKind::ALL
+            .into_iter()
+            .find(|k| {
+                name.strip_prefix(k.as_str())
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|slug| !slug.is_empty())
+            })
+            .ok_or_else(|| {
+                bad(format!(
+                    "`{name}` does not start with `partial-` or `overfix-`"
+                ))
+            })?;
+        let patch = Patch::load(&path)?;
+        if patch.description.is_empty() {
+            return Err(CatalogError::invalid(
+                &path,
+                "no description: write a sentence or two before the first `--- ` line saying what this fix gets wrong",
+            ));
+        }
+        let spec = &scenario.languages[lang];
+        for p in patch.paths() {
+            if spec.is_protected(p) {
+                return Err(CatalogError::invalid(
+                    &path,
+                    format!("touches {p}, a test, fixture or build-config file; a wrong fix may only change non-test source"),
+                ));
+            }
+        }
+        out.push(WrongFix {
+            name: name.to_string(),
+            kind,
+            lang: lang.to_string(),
+            patch,
+        });
+    }
+    out.sort_by(|a, b| (&a.lang, &a.name).cmp(&(&b.lang, &b.name)));
+    Ok(out)
 }
 
 fn read_toml<T: serde::de::DeserializeOwned>(file: &Path) -> Result<T, CatalogError> {
@@ -519,12 +779,110 @@ fn subdirs(dir: &Path) -> Result<Vec<PathBuf>, CatalogError> {
             path: dir.to_path_buf(),
             source,
         })?;
-        if e.path().is_dir() && !file_name(&e.path()).starts_with('.') {
+        if file_name(&e.path()).starts_with('.') {
+            continue;
+        }
+        let ty = e.file_type().map_err(|source| CatalogError::Io {
+            path: e.path(),
+            source,
+        })?;
+        if ty.is_symlink() {
+            return Err(link_in_catalog(&e.path()));
+        }
+        if ty.is_dir() {
             out.push(e.path());
         }
     }
     out.sort();
     Ok(out)
+}
+
+fn link_in_catalog(path: &Path) -> CatalogError {
+    let to = fs::read_link(path)
+        .map(|t| format!(" (to {})", t.display()))
+        .unwrap_or_default();
+    CatalogError::invalid(
+        path,
+        format!(
+            "a symbolic link{to}; a catalog may not hold links (the kit copies catalog trees \
+             into workspaces and never follows one): replace it with the file or folder itself"
+        ),
+    )
+}
+
+/// Refuses a symbolic link anywhere under `dir` (build output and version
+/// control, which the kit never copies, are not walked).
+fn refuse_links(dir: &Path) -> Result<(), CatalogError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CatalogError::Io { path, source }
+    };
+    for entry in fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        let name = entry.file_name();
+        if name == "target" || name == ".git" {
+            continue;
+        }
+        let ty = entry.file_type().map_err(io(&entry.path()))?;
+        if ty.is_symlink() {
+            return Err(link_in_catalog(&entry.path()));
+        }
+        if ty.is_dir() {
+            refuse_links(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// A folder under `drills/<scenario>/` with no `drill.toml`: a warning if
+/// it holds what a drill holds (a misnamed `Drill.toml`, a patch).
+fn not_a_drill(dir: &Path) -> Option<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let drill_like: Vec<&String> = names
+        .iter()
+        .filter(|n| n.eq_ignore_ascii_case("drill.toml") || n.ends_with(".patch"))
+        .collect();
+    if drill_like.is_empty() {
+        return None;
+    }
+    let list: Vec<&str> = drill_like.iter().map(|n| n.as_str()).collect();
+    Some(format!(
+        "{} is not loaded: it has {} but no drill.toml (file names are case-sensitive)",
+        dir.display(),
+        list.join(", ")
+    ))
+}
+
+/// Checks each language's patch against its clean tree (in memory). A
+/// language whose patch does not apply is taken out of `languages` (so it is
+/// neither listed nor started) into `unappliable`, with a warning; `drill
+/// verify` still reports it hunk by hunk.
+fn set_aside_unappliable(drill: &mut Drill, scenario: &Scenario, warnings: &mut Vec<String>) {
+    let mut kept = Vec::new();
+    for lang in std::mem::take(&mut drill.languages) {
+        let applies = match (drill.patches.get(&lang), scenario.languages.get(&lang)) {
+            (Some(patch), Some(spec)) => patch.check_against(&spec.dir),
+            _ => Ok(()),
+        };
+        match applies {
+            Ok(()) => kept.push(lang),
+            Err(e) => {
+                warnings.push(format!(
+                    "drill {} is listed without {lang}: its patch does not apply to the clean tree ({e}); \
+                     regenerate it with `git diff` against {}",
+                    drill.id,
+                    scenario.languages[&lang].dir.display()
+                ));
+                drill.unappliable.insert(lang, e.to_string());
+            }
+        }
+    }
+    drill.languages = kept;
 }
 
 fn file_name(p: &Path) -> String {

@@ -1,14 +1,34 @@
 //! The only place that draws progress (indicatif) and tables. On a terminal:
 //! a progress bar; elsewhere (CI, pipes): one plain line per finished step, so
-//! logs show where time went.
+//! logs show where time went. Also the pinned status line and key-at-a-time
+//! input of `drill watch`.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::util::human_duration;
-use crate::verify::{Job, Report, Status};
+
+/// How a step or job ended, as the console shows it (callers convert their own
+/// outcome types: the console knows nothing of what it draws).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    Ok,
+    Failed,
+    Error,
+}
+
+impl Mark {
+    /// `ok`, `FAIL`, `ERR`: four columns wide.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mark::Ok => "ok  ",
+            Mark::Failed => "FAIL",
+            Mark::Error => "ERR ",
+        }
+    }
+}
 
 pub struct Progress {
     bar: Option<ProgressBar>,
@@ -52,11 +72,11 @@ impl Progress {
         }
     }
 
-    pub fn step(&self, label: &str, step: &str, status: Status, detail: &str) {
-        let mark = mark(status);
+    pub fn step(&self, label: &str, step: &str, status: Mark, detail: &str) {
+        let mark = status.as_str();
         if let Some(b) = &self.bar {
             b.set_message(format!("{label}: {step}"));
-            if status != Status::Ok {
+            if status != Mark::Ok {
                 b.println(format!("{mark} {label}: {step}: {detail}"));
             }
         } else if self.plain {
@@ -64,14 +84,13 @@ impl Progress {
         }
     }
 
-    pub fn job_done(&self, job: &Job) {
+    pub fn job_done(&self, status: Mark, label: &str, duration: Duration) {
         if let Some(b) = &self.bar {
             b.inc(1);
             b.println(format!(
-                "{} {} ({})",
-                mark(job.status),
-                job.label(),
-                human_duration(job.duration)
+                "{} {label} ({})",
+                status.as_str(),
+                human_duration(duration)
             ));
         }
     }
@@ -83,16 +102,103 @@ impl Progress {
     }
 }
 
-fn mark(status: Status) -> &'static str {
-    match status {
-        Status::Ok => "ok  ",
-        Status::Failed => "FAIL",
-        Status::Error => "ERR ",
+/// Progress of a `drill bench` load run: requests finished of those scheduled.
+/// Draws only on a terminal; silent for `--json` and pipes.
+pub struct LoadBar {
+    bar: Option<ProgressBar>,
+}
+
+impl LoadBar {
+    pub fn new(total: u64, quiet: bool) -> LoadBar {
+        if quiet || !std::io::stderr().is_terminal() {
+            return LoadBar { bar: None };
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} requests ({per_sec}) eta {eta}",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        LoadBar { bar: Some(bar) }
+    }
+
+    pub fn inc(&self, n: u64) {
+        if let Some(b) = &self.bar {
+            b.inc(n);
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
     }
 }
 
 /// Render rows as an aligned plain-text table (first row is the header).
+/// Draws `line` as the terminal's pinned status line (stderr), replacing
+/// the one drawn before.
+pub fn pinned(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "\r\x1b[2K{line}");
+    let _ = err.flush();
+}
+
+/// Clears the pinned line, so ordinary output starts on a clean line.
+pub fn clear_pinned() {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "\r\x1b[2K");
+    let _ = err.flush();
+}
+
+/// The terminal in key-at-a-time mode (no line buffering, no echo; signals
+/// still work) for as long as this lives; the previous mode is restored on
+/// drop.
+pub struct RawInput {
+    saved: libc::termios,
+}
+
+impl RawInput {
+    /// `None` when stdin is not a terminal whose mode can be set.
+    pub fn enable() -> Option<RawInput> {
+        // SAFETY: tcgetattr/tcsetattr on fd 0 with a termios we own.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut t) != 0 {
+                return None;
+            }
+            let saved = t;
+            t.c_lflag &= !(libc::ICANON | libc::ECHO);
+            t.c_cc[libc::VMIN] = 1;
+            t.c_cc[libc::VTIME] = 0;
+            (libc::tcsetattr(0, libc::TCSANOW, &t) == 0).then_some(RawInput { saved })
+        }
+    }
+}
+
+impl Drop for RawInput {
+    fn drop(&mut self) {
+        // SAFETY: restores the mode read in `enable`.
+        unsafe {
+            libc::tcsetattr(0, libc::TCSANOW, &self.saved);
+        }
+    }
+}
+
 pub fn table(rows: &[Vec<String>]) -> String {
+    // Cells often come from records other people wrote: escaped and bounded.
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|c| crate::terminal::safe_bounded(c, crate::terminal::MAX_CELL_CHARS))
+                .collect()
+        })
+        .collect();
+    let rows = &rows;
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let mut widths = vec![0; cols];
     for r in rows {
@@ -119,82 +225,6 @@ pub fn table(rows: &[Vec<String>]) -> String {
             out.push('\n');
         }
     }
-    out
-}
-
-/// The summary `drill verify` prints.
-pub fn verify_summary(report: &Report) -> String {
-    let mut rows = vec![vec![
-        "what".to_string(),
-        "lang".into(),
-        "patch".into(),
-        "build".into(),
-        "tests".into(),
-        "checks".into(),
-        "time".into(),
-        "verdict".into(),
-    ]];
-    for j in &report.jobs {
-        let step = |prefix: &str| {
-            j.steps
-                .iter()
-                .find(|s| s.name.starts_with(prefix))
-                .map(|s| mark(s.status).trim().to_string())
-                .unwrap_or_else(|| "-".into())
-        };
-        rows.push(vec![
-            j.drill
-                .clone()
-                .unwrap_or_else(|| format!("{} (clean)", j.scenario)),
-            j.lang.clone(),
-            j.patch
-                .map(|p| format!("+{} -{} ({}h)", p.added, p.removed, p.hunks))
-                .unwrap_or_else(|| "-".into()),
-            step("build"),
-            step("visible tests"),
-            if j.drill.is_some() {
-                step("named checks")
-            } else {
-                step("acceptance")
-            },
-            human_duration(j.duration),
-            match j.status {
-                Status::Ok => "ok".into(),
-                Status::Failed => "FAILED".into(),
-                Status::Error => "ERROR".into(),
-            },
-        ]);
-    }
-    let mut out = table(&rows);
-    let problems: Vec<String> = report
-        .jobs
-        .iter()
-        .filter_map(|j| j.problem().map(|p| format!("  {}: {p}", j.label())))
-        .chain(report.pairing.iter().filter_map(|p| {
-            p.warning
-                .as_ref()
-                .map(|w| format!("  {}: pairing: {w}", p.drill))
-        }))
-        .collect();
-    if !problems.is_empty() {
-        out.push_str("\nproblems:\n");
-        for p in problems {
-            out.push_str(&p);
-            out.push('\n');
-        }
-    }
-    let ok = report
-        .jobs
-        .iter()
-        .filter(|j| j.status == Status::Ok)
-        .count();
-    out.push_str(&format!(
-        "\n{} of {} verified ({} run(s) each) in {}\n",
-        ok,
-        report.jobs.len(),
-        report.runs,
-        human_duration(report.duration)
-    ));
     out
 }
 

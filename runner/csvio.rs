@@ -8,7 +8,6 @@
 //! or in an earlier tool), so they are kept as the rows they came as, and a
 //! figure derived from one traces back to that file and line.
 
-use std::fmt::Write as _;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -49,13 +48,24 @@ pub enum CsvError {
     },
 }
 
-/// Quotes a field when RFC 4180 requires it.
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+/// What an imported row may hold, by physical meaning (also in
+/// `docs/results-format.md`): anything outside is a typo or a unit mix-up, and
+/// refusing it at the door keeps every later computation finite.
+pub mod limits {
+    use crate::clock::Timestamp;
+
+    /// Active seconds to find or to fix: at most 30 days of active work.
+    pub const MAX_SECONDS: f64 = 30.0 * 24.0 * 3600.0;
+    /// Submits of one attempt.
+    pub const MAX_SUBMITS: u32 = 10_000;
+    /// Hints of one attempt (a drill has a handful).
+    pub const MAX_HINTS: u32 = 100;
+    /// The earliest start date: the kit's epoch (no attempt ran before it).
+    pub const EPOCH: Timestamp = Timestamp::from_unix_ms(1_577_836_800_000); // 2020-01-01T00:00:00Z
+    /// The latest start date is the importing command's clock plus this.
+    pub const FUTURE_SLACK_MS: u64 = 24 * 3600 * 1000;
+    /// Engineer, drill, language and class values.
+    pub const MAX_TEXT_CHARS: usize = 128;
 }
 
 fn secs(v: f64) -> String {
@@ -64,8 +74,8 @@ fn secs(v: f64) -> String {
 
 /// The CSV text for `rows` (header included); open attempts are not rows.
 pub fn write(rows: &[&Observation]) -> String {
-    let mut out = COLUMNS.join(",");
-    out.push('\n');
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(COLUMNS).expect("writing to memory");
     for o in rows {
         let outcome = match o.outcome {
             Outcome::Fixed => "fixed",
@@ -74,11 +84,11 @@ pub fn write(rows: &[&Observation]) -> String {
             Outcome::Open => continue,
         };
         let cells = [
-            field(&o.id),
-            field(&o.engineer),
-            field(&o.drill),
-            field(&o.language),
-            field(&o.class),
+            o.id.clone(),
+            o.engineer.clone(),
+            o.drill.clone(),
+            o.language.clone(),
+            o.class.clone(),
             o.started.to_string(),
             outcome.to_string(),
             o.time_to_find_s.map(secs).unwrap_or_default(),
@@ -86,71 +96,51 @@ pub fn write(rows: &[&Observation]) -> String {
             o.submits.to_string(),
             o.hints.to_string(),
         ];
-        let _ = writeln!(out, "{}", cells.join(","));
+        out.write_record(&cells).expect("writing to memory");
     }
-    out
+    String::from_utf8(out.into_inner().expect("writing to memory"))
+        .expect("CSV of strings is UTF-8")
 }
 
 /// A CSV record: the line it starts on, and its fields.
 type Row = (usize, Vec<String>);
 
-/// Splits CSV text into records; an error carries its line.
-fn records(text: &str) -> Result<Vec<Row>, (usize, String)> {
+/// Splits CSV bytes into records (RFC 4180, via the `csv` crate); an error
+/// carries its line.
+fn records(bytes: &[u8]) -> Result<Vec<Row>, (usize, String)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
     let mut out = Vec::new();
-    let (mut fields, mut cur) = (Vec::new(), String::new());
-    let (mut line, mut start_line) = (1usize, 1usize);
-    let mut chars = text.chars().peekable();
-    let mut in_quotes = false;
-    let mut at_field_start = true;
-    while let Some(c) = chars.next() {
-        if in_quotes {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    cur.push('"');
-                }
-                '"' => in_quotes = false,
-                '\n' => {
-                    line += 1;
-                    cur.push(c);
-                }
-                _ => cur.push(c),
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let line = reader.position().line() as usize;
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(line, |p| p.line() as usize);
+                return Err((line, format!("not CSV: {e}")));
             }
+        }
+        let line = record.position().map_or(line, |p| p.line() as usize);
+        let mut fields = Vec::with_capacity(record.len());
+        for (i, f) in record.iter().enumerate() {
+            match std::str::from_utf8(f) {
+                Ok(f) => fields.push(f.to_string()),
+                Err(_) => {
+                    return Err((
+                        line,
+                        format!("field {} is not UTF-8 text; save the file as UTF-8", i + 1),
+                    ))
+                }
+            }
+        }
+        if fields.len() == 1 && fields[0].trim().is_empty() {
             continue;
         }
-        match c {
-            '"' if at_field_start => {
-                in_quotes = true;
-                at_field_start = false;
-            }
-            '"' => return Err((line, "a quote inside an unquoted field".into())),
-            ',' => {
-                fields.push(std::mem::take(&mut cur));
-                at_field_start = true;
-            }
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => {
-                fields.push(std::mem::take(&mut cur));
-                if !(fields.len() == 1 && fields[0].trim().is_empty()) {
-                    out.push((start_line, std::mem::take(&mut fields)));
-                }
-                fields.clear();
-                line += 1;
-                start_line = line;
-                at_field_start = true;
-            }
-            _ => {
-                cur.push(c);
-                at_field_start = false;
-            }
-        }
-    }
-    if in_quotes {
-        return Err((start_line, "unterminated quoted field".into()));
-    }
-    if !cur.is_empty() || !fields.is_empty() {
-        fields.push(cur);
-        out.push((start_line, fields));
+        out.push((line, fields));
     }
     Ok(out)
 }
@@ -164,7 +154,11 @@ pub fn fnv64(bytes: &[u8]) -> u64 {
 
 /// Parses and validates a whole file. `source` names it in messages and in
 /// each observation's `source` (`path:line`).
-pub fn parse(text: &str, source: &Path) -> Result<Vec<Observation>, CsvError> {
+///
+/// Every value is bounded ([`limits`]); `now` is the command's clock, the
+/// latest plausible start (plus a day). Two rows with one `attempt_id` are
+/// refused, both lines named.
+pub fn parse(text: &[u8], source: &Path, now: Timestamp) -> Result<Vec<Observation>, CsvError> {
     let invalid = |lines: Vec<String>| CsvError::Invalid {
         path: source.to_path_buf(),
         count: lines.len(),
@@ -199,9 +193,18 @@ pub fn parse(text: &str, source: &Path) -> Result<Vec<Observation>, CsvError> {
         return Err(invalid(errors));
     }
     let mut out = Vec::new();
+    let mut lines_of: std::collections::HashMap<String, usize> = Default::default();
     for (line, row) in &recs[1..] {
-        match parse_row(row, &index, header.len()) {
+        match parse_row(row, &index, header.len(), now) {
             Ok(mut o) => {
+                if let Some(first) = lines_of.insert(o.id.clone(), *line) {
+                    errors.push(format!(
+                        "line {line}: attempt_id {} is already on line {first}; \
+                         an attempt is one row",
+                        crate::terminal::safe(&o.id)
+                    ));
+                    continue;
+                }
                 o.source = format!("{}:{line}", source.display());
                 out.push(o);
             }
@@ -215,7 +218,19 @@ pub fn parse(text: &str, source: &Path) -> Result<Vec<Observation>, CsvError> {
     }
 }
 
-fn parse_row(row: &[String], index: &[usize], width: usize) -> Result<Observation, String> {
+/// Parses a batch stored by an earlier import (`imported-<hash>.csv`): the
+/// same checks, except the latest start date, which was bounded by the
+/// clock of the command that imported it.
+pub fn parse_stored(bytes: &[u8], source: &Path) -> Result<Vec<Observation>, CsvError> {
+    parse(bytes, source, Timestamp::from_unix_ms(i64::MAX / 4))
+}
+
+fn parse_row(
+    row: &[String],
+    index: &[usize],
+    width: usize,
+    now: Timestamp,
+) -> Result<Observation, String> {
     if row.len() != width {
         return Err(format!("{} fields, expected {width}", row.len()));
     }
@@ -229,6 +244,11 @@ fn parse_row(row: &[String], index: &[usize], width: usize) -> Result<Observatio
         let v = get(k);
         if v.is_empty() {
             Err(format!("{} is empty", COLUMNS[k]))
+        } else if let Some(problem) = crate::terminal::name_problem(v)
+            .filter(|_| k == 1)
+            .or_else(|| text_problem(v))
+        {
+            Err(format!("{} {problem}", COLUMNS[k]))
         } else {
             Ok(v.to_string())
         }
@@ -239,17 +259,28 @@ fn parse_row(row: &[String], index: &[usize], width: usize) -> Result<Observatio
             return Ok(None);
         }
         match v.parse::<f64>() {
-            Ok(s) if s.is_finite() && s >= 0.0 => Ok(Some(s)),
+            Ok(s) if s.is_finite() && (0.0..=limits::MAX_SECONDS).contains(&s) => Ok(Some(s)),
+            Ok(s) if s.is_finite() && s > limits::MAX_SECONDS => Err(format!(
+                "{} is {v}, more than 30 days ({} s) of active time; \
+                 is it in milliseconds? the column is seconds",
+                COLUMNS[k],
+                limits::MAX_SECONDS
+            )),
             _ => Err(format!(
-                "{} is {v:?}, expected seconds (a number >= 0)",
-                COLUMNS[k]
+                "{} is {v:?}, expected seconds (a number from 0 to {})",
+                COLUMNS[k],
+                limits::MAX_SECONDS
             )),
         }
     };
-    let count = |k: usize| -> Result<u32, String> {
+    let count = |k: usize, max: u32| -> Result<u32, String> {
         let v = get(k);
-        v.parse::<u32>()
-            .map_err(|_| format!("{} is {v:?}, expected a whole number >= 0", COLUMNS[k]))
+        v.parse::<u32>().ok().filter(|n| *n <= max).ok_or_else(|| {
+            format!(
+                "{} is {v:?}, expected a whole number from 0 to {max}",
+                COLUMNS[k]
+            )
+        })
     };
     let engineer = required(1)?;
     let drill = required(2)?;
@@ -264,6 +295,14 @@ fn parse_row(row: &[String], index: &[usize], width: usize) -> Result<Observatio
         ));
     }
     let started: Timestamp = required(5)?.parse().map_err(|e| format!("started: {e}"))?;
+    let latest = now.plus_ms(limits::FUTURE_SLACK_MS);
+    if started < limits::EPOCH || started > latest {
+        return Err(format!(
+            "started is {started}, outside {} to {latest} (the kit's epoch to a day from now); \
+             check the date",
+            limits::EPOCH
+        ));
+    }
     let outcome = match get(6) {
         "fixed" => Outcome::Fixed,
         "abandoned" => Outcome::Abandoned,
@@ -279,8 +318,8 @@ fn parse_row(row: &[String], index: &[usize], width: usize) -> Result<Observatio
     if time_to_find_s.is_some_and(|f| f > time_s) {
         return Err("time_to_find_s is later than time_to_fix_s".into());
     }
-    let submits = count(9)?;
-    let hints = count(10)?;
+    let submits = count(9, limits::MAX_SUBMITS)?;
+    let hints = count(10, limits::MAX_HINTS)?;
     let mut o = Observation {
         id: get(0).to_string(),
         engineer,
@@ -291,9 +330,11 @@ fn parse_row(row: &[String], index: &[usize], width: usize) -> Result<Observatio
         outcome,
         time_to_find_s,
         time_s,
+        time_to_test_s: None,
         submits,
         hints,
         source: String::new(),
+        flags: Default::default(),
     };
     if o.id.is_empty() {
         // Stable across re-imports of the same row: duplicates collapse.
@@ -301,6 +342,57 @@ fn parse_row(row: &[String], index: &[usize], width: usize) -> Result<Observatio
         o.id = format!("imported-{:016x}", fnv64(canonical.as_bytes()));
     }
     Ok(o)
+}
+
+/// A value that is not printable or too long, if so.
+fn text_problem(v: &str) -> Option<String> {
+    if v.chars().any(char::is_control) {
+        return Some("holds control characters; use printable text only".into());
+    }
+    let n = v.chars().count();
+    (n > limits::MAX_TEXT_CHARS).then(|| {
+        format!(
+            "is {n} characters long; use at most {}",
+            limits::MAX_TEXT_CHARS
+        )
+    })
+}
+
+/// The rows of a new file that the results directory lacks. A row whose
+/// attempt is already there with the same values is skipped (importing a
+/// file twice adds nothing); with other values it is refused, naming both
+/// places. `existing` holds what the directory has (records and batches).
+pub fn new_rows<'a>(
+    rows: &'a [Observation],
+    existing: &[Observation],
+    source: &Path,
+) -> Result<(Vec<&'a Observation>, usize), CsvError> {
+    let known: std::collections::HashMap<&str, &Observation> =
+        existing.iter().map(|o| (o.id.as_str(), o)).collect();
+    let mut new = Vec::new();
+    let (mut skipped, mut errors) = (0, Vec::new());
+    for o in rows {
+        match known.get(o.id.as_str()) {
+            None => new.push(o),
+            Some(have) if write(&[have]) == write(&[o]) => skipped += 1,
+            Some(have) => errors.push(format!(
+                "line {}: attempt_id {} is already in {} with other values; \
+                 give this row another id or remove one of them",
+                o.source.rsplit(':').next().unwrap_or("?"),
+                crate::terminal::safe(&o.id),
+                have.source
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok((new, skipped))
+    } else {
+        Err(CsvError::Invalid {
+            path: source.to_path_buf(),
+            count: errors.len(),
+            lines: errors,
+        })
+    }
 }
 
 /// Imported batches in a results directory.
@@ -357,6 +449,14 @@ pub fn store(dir: &Path, rows: &[&Observation]) -> Result<PathBuf, CsvError> {
 mod tests {
     use super::*;
 
+    fn now() -> Timestamp {
+        "2026-01-01T00:00:00Z".parse().unwrap()
+    }
+
+    fn parse_str(text: &str, source: &str) -> Result<Vec<Observation>, CsvError> {
+        parse(text.as_bytes(), Path::new(source), now())
+    }
+
     const GOOD: &str = "\
 attempt_id,engineer,drill,language,class,started,outcome,time_to_find_s,time_to_fix_s,submits,hints
 a1,ada,billing-ledger/retry-double-charge,go,retry-idempotency,2025-03-14T09:26:53.589Z,fixed,600.000,1500.500,2,1
@@ -366,7 +466,7 @@ a3,linus,billing-ledger/stalled-provider,go,missing-timeout,2025-03-15T10:00:00.
 
     #[test]
     fn csv_round_trips_byte_for_byte() {
-        let rows = parse(GOOD, Path::new("in.csv")).unwrap();
+        let rows = parse_str(GOOD, "in.csv").unwrap();
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[1].engineer, "Hopper, Grace");
         assert_eq!(rows[1].time_to_find_s, None);
@@ -382,7 +482,7 @@ a3,linus,billing-ledger/stalled-provider,go,missing-timeout,2025-03-15T10:00:00.
             .replace("fixed,600.000", "fixd,600.000")
             .replace(",0,3\n", ",-1,3\n")
             + "a4,ada,nodrill,go,lost-update,2025-03-14T09:26:53Z,fixed,,10,0,0\n";
-        let err = parse(&bad, Path::new("in.csv")).unwrap_err().to_string();
+        let err = parse_str(&bad, "in.csv").unwrap_err().to_string();
         assert!(err.contains("3 bad row(s)"), "{err}");
         assert!(err.contains("line 2: outcome is \"fixd\""), "{err}");
         assert!(err.contains("line 3: submits is \"-1\""), "{err}");
@@ -393,25 +493,130 @@ a3,linus,billing-ledger/stalled-provider,go,missing-timeout,2025-03-15T10:00:00.
     fn missing_ids_are_derived_from_the_row_so_reimports_collapse() {
         let text = "engineer,drill,language,class,started,outcome,time_to_find_s,time_to_fix_s,submits,hints\n\
                     ada,s/b,go,lost-update,2025-01-01T00:00:00Z,fixed,,60,1,0\n";
-        let a = parse(text, Path::new("x.csv")).unwrap();
-        let b = parse(text, Path::new("y.csv")).unwrap();
+        let a = parse_str(text, "x.csv").unwrap();
+        let b = parse_str(text, "y.csv").unwrap();
         assert!(a[0].id.starts_with("imported-"));
         assert_eq!(a[0].id, b[0].id);
     }
 
     #[test]
     fn unknown_columns_and_unterminated_quotes_are_refused() {
-        let err = parse("engineer,colour\n", Path::new("x.csv"))
+        let err = parse_str("engineer,colour\n", "x.csv")
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown column \"colour\""), "{err}");
         assert!(err.contains("missing column \"drill\""), "{err}");
-        let err = parse(
-            &format!("{}\"a1,ada\n", COLUMNS.join(",") + "\n"),
-            Path::new("x.csv"),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("line 2: unterminated"), "{err}");
+        // An unterminated quote swallows the rest of the file into one field.
+        let err = parse_str(&format!("{}\"a1,ada\n", COLUMNS.join(",") + "\n"), "x.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2: 1 fields, expected 11"), "{err}");
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_named_by_line_and_field() {
+        let mut bytes = GOOD.as_bytes().to_vec();
+        let at = GOOD.find("linus").unwrap();
+        bytes[at] = 0xff;
+        let err = parse(&bytes, Path::new("x.csv"), now())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 4: field 2 is not UTF-8 text; save the file as UTF-8"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn values_outside_their_physical_limits_are_refused() {
+        let row = |started: &str, find: &str, fix: &str, submits: &str, hints: &str| {
+            format!(
+                "{}\na9,ada,s/b,go,lost-update,{started},fixed,{find},{fix},{submits},{hints}\n",
+                COLUMNS.join(",")
+            )
+        };
+        let cases = [
+            (
+                row("2025-01-01T00:00:00Z", "", "1e16", "1", "0"),
+                "time_to_fix_s is 1e16, more than 30 days",
+            ),
+            (
+                row("2025-01-01T00:00:00Z", "", "inf", "1", "0"),
+                "time_to_fix_s is \"inf\"",
+            ),
+            (
+                row("2025-01-01T00:00:00Z", "-1", "60", "1", "0"),
+                "time_to_find_s is \"-1\"",
+            ),
+            (
+                row("9999-01-01T00:00:00Z", "", "60", "1", "0"),
+                "started is 9999-01-01T00:00:00",
+            ),
+            (
+                row("1970-01-01T00:00:00Z", "", "60", "1", "0"),
+                "started is 1970-01-01T00:00:00",
+            ),
+            (
+                row("2025-01-01T00:00:00Z", "", "60", "4294967295", "0"),
+                "submits is \"4294967295\", expected a whole number from 0 to 10000",
+            ),
+            (
+                row("2025-01-01T00:00:00Z", "", "60", "1", "101"),
+                "hints is \"101\"",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = parse_str(&text, "x.csv").unwrap_err().to_string();
+            assert!(err.contains(&format!("line 2: {want}")), "{want}: {err}");
+        }
+        // A day of clock skew is fine; the limits themselves are accepted.
+        let ok = row("2026-01-01T23:00:00Z", "0", "2592000", "10000", "100");
+        assert_eq!(parse_str(&ok, "x.csv").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn names_with_escape_codes_or_no_end_are_refused() {
+        let text = format!(
+            "{}\na1,\"ev\u{1b}[31mil\",s/b,go,lost-update,2025-01-01T00:00:00Z,fixed,,60,1,0\n\
+             a2,{},s/b,go,lost-update,2025-01-01T00:00:00Z,fixed,,60,1,0\n",
+            COLUMNS.join(","),
+            "n".repeat(5000)
+        );
+        let err = parse_str(&text, "x.csv").unwrap_err().to_string();
+        assert!(
+            err.contains("line 2: engineer holds control characters"),
+            "{err}"
+        );
+        assert!(
+            err.contains("line 3: engineer is 5000 characters long"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_duplicate_attempt_id_is_refused_with_both_lines() {
+        let text = format!("{GOOD}a2,bob,s/b,go,lost-update,2025-03-14T10:00:00Z,fixed,,60,1,0\n");
+        let err = parse_str(&text, "x.csv").unwrap_err().to_string();
+        assert!(err.contains("1 bad row(s)"), "{err}");
+        assert!(
+            err.contains("line 5: attempt_id a2 is already on line 3"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn across_files_the_same_row_is_skipped_and_a_different_one_refused() {
+        let existing = parse_str(GOOD, "imported-1.csv").unwrap();
+        let again = parse_str(GOOD, "again.csv").unwrap();
+        let (new, skipped) = new_rows(&again, &existing, Path::new("again.csv")).unwrap();
+        assert_eq!((new.len(), skipped), (0, 3));
+        let changed = parse_str(&GOOD.replace("1500.500", "1501.000"), "changed.csv").unwrap();
+        let err = new_rows(&changed, &existing, Path::new("changed.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 2: attempt_id a1 is already in imported-1.csv:2 with other values"),
+            "{err}"
+        );
     }
 }

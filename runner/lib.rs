@@ -1,29 +1,39 @@
 //! drillkit: the library behind the `drill` binary. One concern per module;
 //! `docs/architecture.md` has a line for each and the data flow between them.
 
+pub mod attempt;
+pub mod bench;
+pub mod blind;
 pub mod builder;
+pub mod cargo_config;
 pub mod catalog;
+pub mod clean;
 pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod confined;
 pub mod console;
+pub mod csvio;
+pub mod embedded;
+pub mod error;
 pub mod exit_code;
+pub mod export;
+pub mod gameday;
 pub mod harness;
+pub mod lint;
 pub mod pairing;
 pub mod patch;
+pub mod plan;
 pub mod process;
+pub mod profile;
+pub mod report;
+pub mod results;
+pub mod scratch;
+pub mod stats;
 pub mod taxonomy;
+pub mod terminal;
+pub mod testfirst;
 pub mod toolchain;
 pub mod util;
 pub mod verify;
-// The engineer's drill (issue 3).
-pub mod attempt;
-pub mod clock;
-pub mod results;
-pub mod session;
 pub mod workspace;
-// Statistics, export, report and plan (issue 4).
-pub mod analysis;
-pub mod csvio;
-pub mod export;
-pub mod plan;
-pub mod report;
-pub mod stats;

@@ -66,6 +66,8 @@ pub struct FilePatch {
 #[derive(Debug, Clone)]
 pub struct Patch {
     pub origin: PathBuf,
+    /// Free text before the first file header (what the patch is about), trimmed.
+    pub description: String,
     pub files: Vec<FilePatch>,
 }
 
@@ -119,7 +121,15 @@ impl Patch {
         };
         let lines: Vec<&str> = text.lines().collect();
         let mut files: Vec<FilePatch> = Vec::new();
-        let mut i = 0;
+        // Text before the first header describes the patch (as `git format-patch` leaves a message there).
+        let first_header = lines
+            .iter()
+            .position(|l| {
+                l.starts_with("--- ") || l.starts_with("diff --git ") || l.starts_with("@@")
+            })
+            .unwrap_or(lines.len());
+        let description = lines[..first_header].join("\n").trim().to_string();
+        let mut i = first_header;
         while i < lines.len() {
             let line = lines[i];
             if line.starts_with("diff --git ") || line.starts_with("index ") {
@@ -261,6 +271,7 @@ impl Patch {
         }
         Ok(Patch {
             origin: origin.to_path_buf(),
+            description,
             files,
         })
     }
@@ -339,6 +350,7 @@ impl Patch {
     pub fn reversed(&self) -> Patch {
         Patch {
             origin: self.origin.clone(),
+            description: self.description.clone(),
             files: self
                 .files
                 .iter()
@@ -371,22 +383,57 @@ impl Patch {
     /// Apply to the tree rooted at `dir`. Every file is checked before any is
     /// written, so a patch that does not apply leaves the tree untouched.
     pub fn apply_to_dir(&self, dir: &Path) -> Result<(), PatchError> {
+        let io = |path: &Path| {
+            let (origin, path) = (self.origin.clone(), path.to_path_buf());
+            move |source| PatchError::Io {
+                origin,
+                path,
+                source,
+            }
+        };
+        // Reads and writes go through `Dest`: a link in the tree (or a path
+        // that leaves it) is refused, so a patch only ever changes the tree.
+        let dest = crate::confined::Dest::new(dir).map_err(io(dir))?;
         let mut results = Vec::new();
         for f in &self.files {
-            let path = dir.join(&f.path);
-            let text = fs::read_to_string(&path).map_err(|source| PatchError::Io {
+            let rel = Path::new(&f.path);
+            let path = dir.join(rel);
+            let bytes = dest.read(rel).map_err(io(&path))?;
+            let text = String::from_utf8(bytes).map_err(|_| PatchError::Io {
                 origin: self.origin.clone(),
                 path: path.clone(),
-                source,
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
             })?;
-            results.push((path, self.apply_to_text(f, &text)?));
+            results.push((rel, path, self.apply_to_text(f, &text)?));
         }
-        for (path, text) in results {
-            fs::write(&path, text).map_err(|source| PatchError::Io {
+        for (rel, path, text) in results {
+            dest.write(rel, text.as_bytes()).map_err(io(&path))?;
+        }
+        Ok(())
+    }
+
+    /// Whether the patch applies to the tree at `dir`, without writing.
+    pub fn check_against(&self, dir: &Path) -> Result<(), PatchError> {
+        let dest = crate::confined::Dest::new(dir).map_err(|source| PatchError::Io {
+            origin: self.origin.clone(),
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        for f in &self.files {
+            let rel = Path::new(&f.path);
+            let io = |source| PatchError::Io {
                 origin: self.origin.clone(),
-                path: path.clone(),
+                path: dir.join(rel),
                 source,
+            };
+            let bytes = dest.read(rel).map_err(io)?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "not UTF-8 text",
+                ))
             })?;
+            self.apply_to_text(f, &text)?;
         }
         Ok(())
     }

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::profile::Experience;
 use crate::stats::dataset::{Observation, Outcome};
 
 /// The plan's file name inside a results directory. Not `*.json`, so the
@@ -140,9 +141,7 @@ pub fn make(
     let mut out = BTreeMap::new();
     for (e, name) in engineers.iter().enumerate() {
         let row = &rows[e % rows.len()];
-        // Start language alternates across engineers and across passes
-        // through the rows, so it is not tied to a row.
-        let start = (e + e / rows.len()) % 2;
+        let start = start_language(e, rows.len());
         // Second pass: the same order for odd c; rotated by one for even c,
         // so each class's two visits get different languages while the
         // language still alternates at every step.
@@ -174,6 +173,101 @@ pub fn make(
         classes,
         engineers: out,
     })
+}
+
+/// The language (0 or 1) the engineer at position `e` starts with, among
+/// `rows` Williams rows: it alternates across engineers and across passes
+/// through the rows, so it is not tied to a row.
+fn start_language(e: usize, rows: usize) -> usize {
+    (e + e / rows) % 2
+}
+
+/// Engineers whose years in the two languages differ by less than this are
+/// about even (then on-call experience decides, if only one has it).
+pub const EVEN_YEARS: f64 = 1.0;
+
+/// Which language an engineer is the more experienced in, by their profile:
+/// the groups the first language is alternated within.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stratum {
+    /// Stronger in the plan's first language.
+    First,
+    /// About even.
+    Even,
+    Second,
+    /// No profile, or one without both languages.
+    Unknown,
+}
+
+impl Stratum {
+    pub fn of(experience: Option<&Experience>, languages: &[String; 2]) -> Stratum {
+        let Some(e) = experience else {
+            return Stratum::Unknown;
+        };
+        let (Some(a), Some(b)) = (e.get(&languages[0]), e.get(&languages[1])) else {
+            return Stratum::Unknown;
+        };
+        let d = a.years - b.years;
+        if d >= EVEN_YEARS || (d > -EVEN_YEARS && a.oncall && !b.oncall) {
+            Stratum::First
+        } else if d <= -EVEN_YEARS || (d < EVEN_YEARS && b.oncall && !a.oncall) {
+            Stratum::Second
+        } else {
+            Stratum::Even
+        }
+    }
+}
+
+/// How [`balanced_order`] placed the engineers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Balance {
+    /// The engineers in the order [`make`] takes them.
+    pub order: Vec<String>,
+    /// Each stratum's engineers, in the order given.
+    pub strata: BTreeMap<Stratum, Vec<String>>,
+}
+
+/// The engineers ordered for [`make`] so that, within each stratum of
+/// experience, the first language alternates: Go-stronger engineers do not
+/// all start in Go. (Every engineer does every class in both languages
+/// anyway, so both languages get the same engineers; what a plan can still
+/// tie to experience is the order, hence the learning effect.) Engineers
+/// without a usable profile form their own stratum.
+pub fn balanced_order(
+    engineers: &[String],
+    experience: &BTreeMap<String, Experience>,
+    languages: &[String; 2],
+    classes: usize,
+) -> Balance {
+    let mut strata: BTreeMap<Stratum, Vec<String>> = BTreeMap::new();
+    for e in engineers {
+        strata
+            .entry(Stratum::of(experience.get(e), languages))
+            .or_default()
+            .push(e.clone());
+    }
+    let rows = williams(classes).len().max(1);
+    // Free positions by the language they start with.
+    let mut free: [std::collections::VecDeque<usize>; 2] = Default::default();
+    for pos in 0..engineers.len() {
+        free[start_language(pos, rows)].push_back(pos);
+    }
+    let mut order = vec![String::new(); engineers.len()];
+    for members in strata.values() {
+        // Each stratum starts with the language that has more positions left.
+        let mut want = usize::from(free[1].len() > free[0].len());
+        for m in members {
+            let lang = if free[want].is_empty() {
+                1 - want
+            } else {
+                want
+            };
+            let pos = free[lang].pop_front().expect("a position per engineer");
+            order[pos] = m.clone();
+            want = 1 - lang;
+        }
+    }
+    Balance { order, strata }
 }
 
 pub fn path_in(results: &Path) -> PathBuf {
@@ -270,14 +364,27 @@ pub fn progress(
         .collect()
 }
 
-/// The engineer's next assignment not yet done (None: all done).
-pub fn next_for(
+/// What `drill start --next` deals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    Assignment(Assignment),
+    /// Every assignment's drill has been attempted (in the plan or outside it).
+    NothingLeft {
+        assignments: usize,
+    },
+}
+
+/// The engineer's first assignment whose drill they have not attempted in
+/// any language (`seen`): an assignment under way or done is never dealt
+/// again, and neither is one whose drill they met outside the plan (it
+/// would be a repeat). A planned attempt is blind, so this is all it says.
+pub fn next_unseen(
     plan: &Plan,
-    attempts: &[Observation],
     engineer: &str,
-) -> Result<Option<Assignment>, PlanError> {
-    let all = progress(plan, attempts);
-    let rows = all
+    seen: &std::collections::BTreeSet<&str>,
+) -> Result<Next, PlanError> {
+    let seq = plan
+        .engineers
         .get(engineer)
         .ok_or_else(|| PlanError::UnknownEngineer {
             engineer: engineer.to_string(),
@@ -288,10 +395,21 @@ pub fn next_for(
                 .collect::<Vec<_>>()
                 .join(", "),
         })?;
-    Ok(rows
-        .iter()
-        .find(|(_, p)| *p != Progress::Done)
-        .map(|(a, _)| a.clone()))
+    Ok(
+        match seq.iter().find(|a| !seen.contains(a.drill.as_str())) {
+            Some(a) => Next::Assignment(a.clone()),
+            None => Next::NothingLeft {
+                assignments: seq.len(),
+            },
+        },
+    )
+}
+
+/// Whether `plan status` may name an assignment's drill and class: only
+/// once it is done. A planned attempt is dealt blind, so the ones to come
+/// (and the one under way) stay hidden.
+pub fn shown(progress: Progress) -> bool {
+    progress == Progress::Done
 }
 
 #[cfg(test)]
@@ -356,6 +474,59 @@ mod tests {
         }
     }
 
+    fn exp(a: (f64, bool), b: (f64, bool)) -> Experience {
+        use crate::profile::LanguageExperience;
+        let l = |(years, oncall)| LanguageExperience { years, oncall };
+        Experience {
+            updated_at: crate::clock::Timestamp::from_unix_ms(0),
+            languages: [("go".to_string(), l(a)), ("rust".to_string(), l(b))].into(),
+        }
+    }
+
+    #[test]
+    fn the_first_language_alternates_within_each_experience_stratum() {
+        for classes in 1..=4 {
+            // Given so that plain alternation would start every Go-stronger
+            // engineer in the same language.
+            let team = names(8);
+            let go_strong = exp((6.0, true), (1.0, false));
+            let rust_strong = exp((0.5, false), (4.0, true));
+            let profiles: BTreeMap<String, Experience> = team
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i < 6)
+                .map(|(i, e)| {
+                    let p = if i % 4 < 2 { &go_strong } else { &rust_strong };
+                    (e.clone(), p.clone())
+                })
+                .collect();
+            let b = balanced_order(&team, &profiles, &langs(), classes);
+            assert_eq!(b.strata[&Stratum::First].len(), 4);
+            assert_eq!(b.strata[&Stratum::Unknown].len(), 2);
+            let mut order = b.order.clone();
+            order.sort();
+            assert_eq!(order, team, "every engineer placed once");
+            let plan = make(&b.order, &drills(classes, 2), langs()).unwrap();
+            for (stratum, members) in &b.strata {
+                let go = members
+                    .iter()
+                    .filter(|m| plan.engineers[*m][0].language == "go")
+                    .count();
+                assert_eq!(2 * go, members.len(), "{classes} classes, {stratum:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn strata_follow_years_then_on_call() {
+        let l = langs();
+        let s = |a, b| Stratum::of(Some(&exp(a, b)), &l);
+        assert_eq!(s((6.0, false), (1.0, true)), Stratum::First);
+        assert_eq!(s((2.0, false), (2.5, false)), Stratum::Even);
+        assert_eq!(s((2.0, false), (2.5, true)), Stratum::Second);
+        assert_eq!(Stratum::of(None, &l), Stratum::Unknown);
+    }
+
     #[test]
     fn starting_language_and_first_class_are_counterbalanced() {
         let plan = make(&names(8), &drills(4, 2), langs()).unwrap();
@@ -371,6 +542,32 @@ mod tests {
             .map(|s| s[0].class.as_str())
             .collect();
         assert_eq!(first_class.len(), 4);
+    }
+
+    #[test]
+    fn next_skips_every_assignment_whose_drill_the_engineer_has_attempted() {
+        let plan = make(&names(2), &drills(2, 2), langs()).unwrap();
+        let seq = &plan.engineers["e0"];
+        let mut seen = BTreeSet::new();
+        assert_eq!(
+            next_unseen(&plan, "e0", &seen).unwrap(),
+            Next::Assignment(seq[0].clone())
+        );
+        // The first two drills met (one outside the plan, in any language).
+        seen.insert(seq[0].drill.as_str());
+        seen.insert(seq[1].drill.as_str());
+        assert_eq!(
+            next_unseen(&plan, "e0", &seen).unwrap(),
+            Next::Assignment(seq[2].clone())
+        );
+        for a in seq {
+            seen.insert(a.drill.as_str());
+        }
+        assert_eq!(
+            next_unseen(&plan, "e0", &seen).unwrap(),
+            Next::NothingLeft { assignments: 4 }
+        );
+        assert!(next_unseen(&plan, "nobody", &seen).is_err());
     }
 
     #[test]

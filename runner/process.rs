@@ -282,6 +282,69 @@ async fn join_output(handle: Option<tokio::task::JoinHandle<Vec<u8>>>) -> String
     }
 }
 
+/// A Ctrl-C or a SIGTERM the command received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+    Int,
+    Term,
+}
+
+impl Interrupt {
+    /// The conventional status of a command ended by this signal (128 + n).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Interrupt::Int => 128 + libc::SIGINT as u8,
+            Interrupt::Term => 128 + libc::SIGTERM as u8,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Interrupt::Int => "Ctrl-C",
+            Interrupt::Term => "SIGTERM",
+        }
+    }
+}
+
+/// SIGINT and SIGTERM turned into a future, so a long command can stop its
+/// work, run its destructors (children killed as a group, scratch removed)
+/// and say what was recorded, instead of dying mid-way.
+///
+/// Created inside a runtime at the start of a command: from then on the
+/// signals no longer kill the process; one that arrives while the command
+/// is in a synchronous step is kept and seen at the next [`Interrupts::recv`].
+pub struct Interrupts {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    /// Must be called within a Tokio runtime (`rt.enter()` or `block_on`).
+    pub fn new() -> io::Result<Interrupts> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Interrupts {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+        })
+    }
+
+    pub async fn recv(&mut self) -> Interrupt {
+        tokio::select! {
+            _ = self.int.recv() => Interrupt::Int,
+            _ = self.term.recv() => Interrupt::Term,
+        }
+    }
+
+    /// Runs `work` unless a signal comes first (one already received wins).
+    pub async fn guard<F: std::future::Future>(&mut self, work: F) -> Result<F::Output, Interrupt> {
+        tokio::select! {
+            biased;
+            i = self.recv() => Err(i),
+            out = work => Ok(out),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,9 @@
 //! <results>/<attempt-id>.json     one attempt record (the only files that matter)
 //! <results>/.locks/<id>.lock      per-attempt lock (local, never merged)
 //! <results>/.<id>.json.<pid>.tmp  a write in progress (ignored by readers)
+//! <results>/profiles/<name>.json  an engineer's profile (`drill profile`), written the same way
+//! <results>/bench/<id>.json      one `drill bench <scenario>` result, written the same way
+//! <results>/gamedays/<id>.json   one game-day record (`drill gameday`), written the same way
 //! ```
 //!
 //! Every change rewrites the whole record: write a temporary file, fsync it,
@@ -20,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use crate::attempt::{Event, EventKind, Record, TransitionError};
 use crate::clock::Timestamp;
+use crate::profile::Profile;
 
 /// Environment variable overriding the default results directory.
 pub const RESULTS_ENV: &str = "DRILL_RESULTS";
@@ -34,9 +38,11 @@ pub enum ResultsError {
         path: PathBuf,
         source: io::Error,
     },
+    #[error("results directory {path} is not a directory; pass --results (or set ${RESULTS_ENV} to) a directory")]
+    NotADirectory { path: PathBuf },
     #[error("no attempt {id} in {dir} (list them with `drill attempts`)")]
     NotFound { id: String, dir: PathBuf },
-    #[error("attempt record {path} is damaged: {why}")]
+    #[error("attempt record {path} is damaged: {why}; move it aside or fix it, then run the command again")]
     Damaged { path: PathBuf, why: String },
     #[error(
         "attempt {id} is busy: another drill command ({holder}) is working on it; \
@@ -64,6 +70,9 @@ pub struct Damaged {
     pub path: PathBuf,
     pub why: String,
 }
+
+/// What to do about a damaged record: said wherever one is reported.
+pub const DAMAGED_ADVICE: &str = "move it aside or fix it";
 
 /// Every record in a results directory.
 #[derive(Debug, Default)]
@@ -108,8 +117,26 @@ impl ResultsDir {
     }
 
     fn ensure(&self) -> Result<(), ResultsError> {
+        if fs::metadata(&self.root).is_ok_and(|m| !m.is_dir()) {
+            return Err(ResultsError::NotADirectory {
+                path: self.root.clone(),
+            });
+        }
         fs::create_dir_all(self.root.join(".locks"))
             .map_err(io_err("creating the results directory", &self.root))
+    }
+
+    /// Creates the directory if needed and proves a record can be written
+    /// there (a probe file, removed), so a command fails before its work,
+    /// not after it.
+    pub fn check_writable(&self) -> Result<(), ResultsError> {
+        self.ensure()?;
+        let probe = self.root.join(format!(".probe.{}.tmp", std::process::id()));
+        File::create(&probe)
+            .and_then(|f| f.sync_all())
+            .map_err(io_err("writing in the results directory", &self.root))?;
+        let _ = fs::remove_file(&probe);
+        Ok(())
     }
 
     /// Takes the attempt's lock without waiting. `command` names the holder
@@ -213,36 +240,185 @@ impl ResultsDir {
     /// Replaces the record atomically: temp file, fsync, rename, fsync dir.
     fn write(&self, id: &str, record: &Record) -> Result<(), ResultsError> {
         self.ensure()?;
-        let path = self.record_path(id);
-        let tmp = self
-            .root
-            .join(format!(".{id}.json.{}.tmp", std::process::id()));
         let mut bytes = serde_json::to_vec_pretty(record).expect("records always serialize");
         bytes.push(b'\n');
-        let result = (|| {
-            let mut f = File::create(&tmp).map_err(io_err("creating", &tmp))?;
-            f.write_all(&bytes).map_err(io_err("writing", &tmp))?;
-            f.sync_all().map_err(io_err("syncing", &tmp))?;
-            drop(f);
-            fs::rename(&tmp, &path).map_err(io_err("renaming into place", &path))?;
-            sync_dir(&self.root)
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result
+        write_atomic(&self.root, &format!("{id}.json"), &bytes)
     }
 
     /// Removes temporary files a killed writer of `id` left behind.
     fn sweep_temp(&self, id: &str) {
-        let prefix = format!(".{id}.json.");
-        if let Ok(entries) = fs::read_dir(&self.root) {
-            for entry in entries.flatten() {
-                let name = entry.file_name();
-                let name = name.to_string_lossy();
-                if name.starts_with(&prefix) && name.ends_with(".tmp") {
-                    let _ = fs::remove_file(entry.path());
-                }
+        sweep_temp(&self.root, &format!("{id}.json"));
+    }
+
+    /// Where `engineer`'s profile lives: `profiles/<slug>-<hash>.json`, the
+    /// hash (SHA-256 of the exact name, 8 hex digits) telling apart names
+    /// with the same slug.
+    pub fn profile_path(&self, engineer: &str) -> PathBuf {
+        use sha2::{Digest, Sha256};
+        let hash = Sha256::digest(engineer.as_bytes());
+        let hex: String = hash[..4].iter().map(|b| format!("{b:02x}")).collect();
+        self.root
+            .join(PROFILES_DIR)
+            .join(format!("{}-{hex}.json", crate::util::slug(engineer, 24)))
+    }
+
+    /// `engineer`'s profile, `None` when they have not recorded one.
+    pub fn load_profile(&self, engineer: &str) -> Result<Option<Profile>, ResultsError> {
+        let path = self.profile_path(engineer);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let p = read_profile(&path)?;
+        if p.engineer != engineer {
+            return Err(ResultsError::Damaged {
+                path,
+                why: format!("it is the profile of {:?}, not {engineer:?}", p.engineer),
+            });
+        }
+        Ok(Some(p))
+    }
+
+    /// Writes a profile atomically (as records are: nothing half-written
+    /// survives a kill), under a lock so two commands changing the same
+    /// profile do not lose either change.
+    pub fn save_profile(&self, profile: &Profile) -> Result<PathBuf, ResultsError> {
+        let path = self.profile_path(&profile.engineer);
+        let dir = self.root.join(PROFILES_DIR);
+        fs::create_dir_all(&dir).map_err(io_err("creating the profiles directory", &dir))?;
+        let name = path
+            .file_name()
+            .expect("a profile path has a file name")
+            .to_string_lossy()
+            .into_owned();
+        sweep_temp(&dir, &name);
+        let mut bytes = serde_json::to_vec_pretty(profile).expect("profiles always serialize");
+        bytes.push(b'\n');
+        write_atomic(&dir, &name, &bytes)?;
+        Ok(path)
+    }
+
+    /// Holds the lock of `engineer`'s profile (read, change, write under it).
+    pub fn lock_profile(&self, engineer: &str) -> Result<AttemptLock, ResultsError> {
+        let stem = self.profile_path(engineer);
+        let stem = stem.file_stem().expect("a file name").to_string_lossy();
+        self.lock(&format!("profile-{stem}"), "profile")
+    }
+
+    /// Every profile in the directory, by engineer; damaged ones listed.
+    pub fn profiles(&self) -> Result<(Vec<Profile>, Vec<Damaged>), ResultsError> {
+        let dir = self.root.join(PROFILES_DIR);
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Default::default()),
+            Err(e) => return Err(io_err("reading the profiles directory", &dir)(e)),
+        };
+        let (mut good, mut damaged) = (Vec::new(), Vec::new());
+        for entry in entries {
+            let path = entry
+                .map_err(io_err("reading the profiles directory", &dir))?
+                .path();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            if name.is_none_or(|n| n.starts_with('.') || !n.ends_with(".json")) {
+                continue;
+            }
+            match read_profile(&path) {
+                Ok(p) if self.profile_path(&p.engineer) == path => good.push(p),
+                Ok(p) => damaged.push(Damaged {
+                    why: format!(
+                        "the profile of {:?} under another engineer's file name",
+                        p.engineer
+                    ),
+                    path,
+                }),
+                Err(e) => damaged.push(Damaged {
+                    path,
+                    why: e.to_string(),
+                }),
+            }
+        }
+        good.sort_by(|a, b| a.engineer.cmp(&b.engineer));
+        damaged.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok((good, damaged))
+    }
+}
+
+/// The folder of the results directory holding the engineers' profiles.
+pub const PROFILES_DIR: &str = "profiles";
+/// Bench results (`drill bench <scenario>`): `<results>/bench/<id>.json`.
+pub const BENCH_DIR: &str = "bench";
+
+impl ResultsDir {
+    /// Writes one bench result atomically as `<results>/bench/<id>.json`.
+    pub fn save_bench(&self, id: &str, bytes: &[u8]) -> Result<PathBuf, ResultsError> {
+        let dir = self.root.join(BENCH_DIR);
+        fs::create_dir_all(&dir).map_err(io_err("creating the bench results directory", &dir))?;
+        let name = format!("{id}.json");
+        sweep_temp(&dir, &name);
+        write_atomic(&dir, &name, bytes)?;
+        Ok(dir.join(name))
+    }
+}
+
+/// Game-day records (`drill gameday`): `<results>/gamedays/<id>.json`.
+pub const GAMEDAYS_DIR: &str = "gamedays";
+
+impl ResultsDir {
+    pub fn gameday_path(&self, id: &str) -> PathBuf {
+        self.root.join(GAMEDAYS_DIR).join(format!("{id}.json"))
+    }
+
+    /// Writes one game-day record atomically. The caller holds the game
+    /// day's lock (`lock("gameday-<id>", ..)`) across its read and this write.
+    pub fn save_gameday(&self, id: &str, bytes: &[u8]) -> Result<PathBuf, ResultsError> {
+        self.ensure()?;
+        let dir = self.root.join(GAMEDAYS_DIR);
+        fs::create_dir_all(&dir).map_err(io_err("creating the game-day directory", &dir))?;
+        let name = format!("{id}.json");
+        sweep_temp(&dir, &name);
+        write_atomic(&dir, &name, bytes)?;
+        Ok(dir.join(name))
+    }
+}
+
+fn read_profile(path: &Path) -> Result<Profile, ResultsError> {
+    let bytes = fs::read(path).map_err(io_err("reading", path))?;
+    let damaged = |why: String| ResultsError::Damaged {
+        path: path.to_path_buf(),
+        why,
+    };
+    let p: Profile = serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?;
+    p.validate().map_err(damaged)?;
+    Ok(p)
+}
+
+/// Replaces `dir/name` atomically: `.<name>.<pid>.tmp`, fsync, rename over
+/// it, fsync the directory. A reader sees the old file or the new one.
+fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ResultsError> {
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = File::create(&tmp).map_err(io_err("creating", &tmp))?;
+        f.write_all(bytes).map_err(io_err("writing", &tmp))?;
+        f.sync_all().map_err(io_err("syncing", &tmp))?;
+        drop(f);
+        fs::rename(&tmp, &path).map_err(io_err("renaming into place", &path))?;
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Removes temporary files a killed writer of `dir/name` left behind.
+fn sweep_temp(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.");
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let entry_name = entry.file_name();
+            let entry_name = entry_name.to_string_lossy();
+            if entry_name.starts_with(&prefix) && entry_name.ends_with(".tmp") {
+                let _ = fs::remove_file(entry.path());
             }
         }
     }
@@ -328,13 +504,18 @@ mod tests {
             difficulty: 2,
             language: "rust".into(),
             blind: false,
+            repeat: false,
+            prevented_in: None,
             engineer: "ada".into(),
             toolchains: BTreeMap::new(),
             kit_version: "0.1.0".into(),
             catalog_revision: "unknown".into(),
+            catalog: None,
             workspace: "/tmp/ws".into(),
             hints_available: 2,
             test_clock: true,
+            experience: None,
+            test_first: false,
         };
         Record::new(header, clock.now())
     }

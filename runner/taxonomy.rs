@@ -83,8 +83,44 @@ pub fn ids() -> impl Iterator<Item = &'static str> {
     CLASSES.iter().map(|c| c.id)
 }
 
+/// Words that name a class's mechanism: a ticket or a first hint containing one
+/// (as a word prefix, any case) tells the engineer the cause instead of the symptom.
+/// `drill verify` lints for them (runner/lint.rs).
+pub fn cause_words(id: &str) -> &'static [&'static str] {
+    match id {
+        "retry-idempotency" => &["idempoten", "retry", "retries", "retried"],
+        "lost-update" => &["race", "atomic", "transaction", "read-modify-write"],
+        "missing-timeout" => &["timeout", "deadline"],
+        "deadline-propagation" => &["deadline", "propagat", "cancel"],
+        "check-then-act" => &["race", "atomic", "toctou"],
+        "auth-bypass" => &["bypass", "unsigned", "unauthenticated"],
+        "ack-before-process" => &["ack", "acknowledg"],
+        "retry-storm" => &["backoff", "storm", "jitter"],
+        "blocked-sender" => &["channel", "unbuffered", "blocked"],
+        "lock-across-io" => &["lock", "mutex", "convoy", "contention"],
+        "unbounded-buffer" => &["buffer", "unbounded"],
+        "shutdown-loss" => &["drain", "graceful", "sigterm"],
+        "task-leak" => &["leak", "goroutine"],
+        "resource-leak" => &["leak"],
+        "deadlock" => &["deadlock", "lock", "mutex"],
+        "crash-on-input" => &["panic", "unwrap", "nil"],
+        "error-handling" => &["swallow", "ignored"],
+        _ => &[],
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_class_has_cause_words() {
+        for id in super::ids() {
+            assert!(
+                !super::cause_words(id).is_empty(),
+                "{id} has no cause words"
+            );
+        }
+    }
+
     #[test]
     fn taxonomy_doc_lists_exactly_the_known_classes() {
         let doc = include_str!("../docs/taxonomy.md");

@@ -2,7 +2,9 @@
 //! clean tree must pass its visible tests and the whole acceptance suite in
 //! every run; for every drill the patch must apply and revert byte for byte,
 //! the bugged tree must still pass its visible tests and must fail each check
-//! the drill names in every run.
+//! the drill names in every run; every wrong fix of a drill must build and be
+//! rejected by the acceptance suite in every run. Builds must leave lockfiles
+//! as they are, and the giveaway lint (`lint.rs`) must find nothing.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,9 +14,10 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::builder::{self, Cache};
-use crate::catalog::{Catalog, Drill, LanguageSpec, Scenario};
-use crate::console::Progress;
+use crate::catalog::{Catalog, Drill, LanguageSpec, Scenario, WrongFix, WrongFixKind};
+use crate::console::{Mark, Progress};
 use crate::harness::{self, Outcome, RunOptions};
+use crate::lint::{self, TicketFinding};
 use crate::pairing::{self, PatchPairing, TestPairing};
 use crate::patch::{PatchStats, TouchedLines};
 
@@ -35,6 +38,16 @@ pub enum Status {
     Failed,
     /// The kit could not judge (service never came up, toolchain failed to run).
     Error,
+}
+
+impl From<Status> for Mark {
+    fn from(s: Status) -> Mark {
+        match s {
+            Status::Ok => Mark::Ok,
+            Status::Failed => Mark::Failed,
+            Status::Error => Mark::Error,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +79,9 @@ pub struct Job {
     pub scenario: String,
     /// `None` for the clean tree.
     pub drill: Option<String>,
+    /// The wrong fix this job judges (on top of the drill's bug), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrong_fix: Option<String>,
     pub lang: String,
     pub status: Status,
     pub steps: Vec<Step>,
@@ -80,9 +96,10 @@ pub struct Job {
 
 impl Job {
     pub fn label(&self) -> String {
-        match &self.drill {
-            Some(d) => format!("{d} [{}]", self.lang),
-            None => format!("{} (clean) [{}]", self.scenario, self.lang),
+        match (&self.drill, &self.wrong_fix) {
+            (Some(d), Some(w)) => format!("{d} [{}] wrong fix {w}", self.lang),
+            (Some(d), None) => format!("{d} [{}]", self.lang),
+            (None, _) => format!("{} (clean) [{}]", self.scenario, self.lang),
         }
     }
 
@@ -104,6 +121,8 @@ pub struct Report {
     pub pairing: Vec<PatchPairing>,
     /// Visible-test counts per scenario (flagged when they differ).
     pub tests: Vec<TestPairing>,
+    /// Tickets and first hints that name the cause (the lint; any finding fails verify).
+    pub giveaways: Vec<TicketFinding>,
     #[serde(with = "crate::util::duration_ms", rename = "duration_ms")]
     pub duration: Duration,
 }
@@ -113,6 +132,7 @@ impl Report {
         if self.jobs.iter().any(|j| j.status == Status::Failed)
             || self.pairing.iter().any(|p| p.warning.is_some())
             || self.tests.iter().any(|t| t.warning.is_some())
+            || !self.giveaways.is_empty()
         {
             Status::Failed
         } else if self.jobs.iter().any(|j| j.status == Status::Error) {
@@ -133,17 +153,14 @@ struct StepLog<'a> {
 impl StepLog<'_> {
     fn push(&mut self, name: &str, status: Status, detail: impl Into<String>, started: Instant) {
         let detail = detail.into();
-        self.progress.step(&self.label, name, status, &detail);
+        self.progress
+            .step(&self.label, name, status.into(), &detail);
         self.steps.push(Step {
             name: name.to_string(),
             status,
             detail,
             duration: started.elapsed(),
         });
-    }
-
-    fn failed(&self) -> bool {
-        self.steps.iter().any(|s| s.status != Status::Ok)
     }
 
     fn status(&self) -> Status {
@@ -189,30 +206,58 @@ pub async fn verify(
         for (lang, spec) in &s.languages {
             let used = drills
                 .iter()
-                .any(|d| d.scenario == s.name && d.languages.contains(lang));
+                .any(|d| d.scenario == s.name && d.declared_languages().contains(lang));
             if used || drills.len() == catalog.drills.len() {
                 clean.push((s, spec));
             }
         }
     }
-    let total = clean.len() + drills.iter().map(|d| d.languages.len()).sum::<usize>();
+    // Declared languages, so a patch that does not apply is reported here.
+    let total = clean.len()
+        + drills
+            .iter()
+            .map(|d| d.declared_languages().len() + d.wrong_fixes.len())
+            .sum::<usize>();
     progress.start(total as u64);
     let sem = Arc::new(Semaphore::new(opts.jobs.max(1)));
     let mut tasks = Vec::new();
     // Drills before clean trees would be fine too; clean first makes the
     // "is the scenario itself healthy" answer arrive early.
     for (s, spec) in &clean {
-        tasks.push(run_job(s, spec, None, opts, cache, progress, sem.clone()));
+        tasks.push(run_job(
+            s,
+            spec,
+            None,
+            None,
+            opts,
+            cache,
+            progress,
+            sem.clone(),
+        ));
     }
     let mut drill_tasks = Vec::new();
     for d in drills {
         let s = catalog.scenario(&d.scenario);
-        for lang in &d.languages {
+        for lang in &d.declared_languages() {
             let spec = &s.languages[lang];
             drill_tasks.push(run_job(
                 s,
                 spec,
                 Some(d),
+                None,
+                opts,
+                cache,
+                progress,
+                sem.clone(),
+            ));
+        }
+        for w in &d.wrong_fixes {
+            let spec = &s.languages[&w.lang];
+            drill_tasks.push(run_job(
+                s,
+                spec,
+                Some(d),
+                Some(w),
                 opts,
                 cache,
                 progress,
@@ -228,12 +273,14 @@ pub async fn verify(
     let mut scenarios: Vec<&Scenario> = clean.iter().map(|(s, _)| *s).collect();
     scenarios.dedup_by(|a, b| a.name == b.name);
     let tests = scenarios.into_iter().map(pairing::tests).collect();
+    let giveaways = drills.iter().flat_map(|d| lint::ticket(d)).collect();
     Report {
-        format_version: 1,
+        format_version: 2,
         runs: opts.runs,
         jobs,
         pairing,
         tests,
+        giveaways,
         duration: started.elapsed(),
     }
 }
@@ -264,10 +311,12 @@ async fn futures_join_all<F: std::future::Future>(fs: Vec<F>) -> Vec<F::Output> 
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_job(
     scenario: &Scenario,
     spec: &LanguageSpec,
     drill: Option<&Drill>,
+    wrong_fix: Option<&WrongFix>,
     opts: &VerifyOptions,
     cache: &Cache,
     progress: &Progress,
@@ -278,14 +327,22 @@ async fn run_job(
     let mut job = Job {
         scenario: scenario.name.clone(),
         drill: drill.map(|d| d.id.clone()),
+        wrong_fix: wrong_fix.map(|w| w.name.clone()),
         lang: spec.lang.clone(),
         status: Status::Ok,
         steps: Vec::new(),
-        patch: drill.and_then(|d| d.patch(&spec.lang)).map(|p| p.stats()),
-        touched: drill
-            .and_then(|d| d.patch(&spec.lang))
-            .map(|p| p.touched_lines())
-            .unwrap_or_default(),
+        patch: match wrong_fix {
+            Some(w) => Some(w.patch.stats()),
+            None => drill.and_then(|d| d.patch(&spec.lang)).map(|p| p.stats()),
+        },
+        touched: if wrong_fix.is_some() {
+            Vec::new()
+        } else {
+            drill
+                .and_then(|d| d.patch(&spec.lang))
+                .map(|p| p.touched_lines())
+                .unwrap_or_default()
+        },
         checks: Vec::new(),
         duration: Duration::ZERO,
     };
@@ -295,12 +352,15 @@ async fn run_job(
         progress,
         label: job.label(),
     };
-    run_steps(scenario, spec, drill, opts, cache, &mut log).await;
+    match (drill, wrong_fix) {
+        (Some(d), Some(w)) => run_wrong_fix(scenario, spec, d, w, opts, cache, &mut log).await,
+        _ => run_steps(scenario, spec, drill, opts, cache, &mut log).await,
+    }
     job.status = log.status();
     job.steps = log.steps;
     job.checks = log.checks;
     job.duration = started.elapsed();
-    progress.job_done(&job);
+    progress.job_done(job.status.into(), &job.label(), job.duration);
     job
 }
 
@@ -312,20 +372,10 @@ async fn run_steps(
     cache: &Cache,
     log: &mut StepLog<'_>,
 ) {
-    let t = Instant::now();
-    let tree = match tempfile::Builder::new().prefix("drill-verify-").tempdir() {
-        Ok(d) => d,
-        Err(e) => return log.push("prepare", Status::Error, format!("temp dir: {e}"), t),
+    // `_tree` keeps the copy until the job ends.
+    let Some((_tree, src)) = clean_copy(spec, log) else {
+        return;
     };
-    let src = tree.path().join(&spec.lang);
-    if let Err(e) = builder::copy_tree(&spec.dir, &src) {
-        return log.push(
-            "prepare",
-            Status::Error,
-            format!("copying {}: {e}", spec.dir.display()),
-            t,
-        );
-    }
     if let Some(d) = drill {
         let patch = d
             .patch(&spec.lang)
@@ -340,28 +390,23 @@ async fn run_steps(
             Ok(()) => log.push("revert restores clean tree", Status::Ok, "byte for byte", t),
             Err(e) => log.push("revert restores clean tree", Status::Failed, e, t),
         }
+        corpus_step(d, &spec.lang, log);
     }
-    let t = Instant::now();
-    let built = match builder::build(spec, &scenario.name, &src, cache).await {
-        Ok(b) => {
-            log.push(
-                "build",
-                Status::Ok,
-                crate::util::human_duration(b.duration),
-                t,
-            );
-            b
-        }
-        Err(e) => return log.push("build", Status::Failed, e.to_string(), t),
+    lint_step(spec, drill, &src, log);
+    let Some(built) = build_step(scenario, spec, &src, cache, "", log).await else {
+        return;
     };
     let t = Instant::now();
-    match builder::run_tests(spec, &scenario.name, &src, cache).await {
-        Ok(r) if r.passed => log.push(
-            "visible tests pass",
-            Status::Ok,
-            crate::util::human_duration(r.duration),
-            t,
-        ),
+    let tests_pass = match builder::run_tests(spec, &scenario.name, &src, cache).await {
+        Ok(r) if r.passed => {
+            log.push(
+                "visible tests pass",
+                Status::Ok,
+                crate::util::human_duration(r.duration),
+                t,
+            );
+            true
+        }
         Ok(r) => {
             let what = if drill.is_some() {
                 "the bug must slip past the visible tests, but "
@@ -373,11 +418,16 @@ async fn run_steps(
                 Status::Failed,
                 format!("{what}{}", r.summary),
                 t,
-            )
+            );
+            false
         }
-        Err(e) => log.push("visible tests pass", Status::Error, e.to_string(), t),
-    }
-    if log.failed() {
+        Err(e) => {
+            log.push("visible tests pass", Status::Error, e.to_string(), t);
+            false
+        }
+    };
+    lockfiles_step(spec, &src, log);
+    if !tests_pass {
         return;
     }
     let names: Option<Vec<String>> = drill.map(|d| d.checks.clone());
@@ -399,20 +449,7 @@ async fn run_steps(
         let results =
             harness::run_suite(&scenario.suite, names.as_deref(), &built.binary, &ropts).await;
         for r in results {
-            log.checks.push(CheckRun {
-                name: r.name.clone(),
-                run: run + 1,
-                outcome: match r.outcome {
-                    Outcome::Pass => "pass",
-                    Outcome::Fail { .. } => "fail",
-                    Outcome::Error { .. } => "error",
-                },
-                reason: match &r.outcome {
-                    Outcome::Pass => None,
-                    Outcome::Fail { reason } | Outcome::Error { reason } => Some(reason.clone()),
-                },
-                duration: r.duration,
-            });
+            log.checks.push(check_run(&r, run));
             match (&r.outcome, drill.is_some()) {
                 (Outcome::Error { reason }, _) => {
                     infra.push(format!("run {}: {}: {reason}", run + 1, r.name))
@@ -462,6 +499,332 @@ async fn run_steps(
             t,
         );
     }
+}
+
+/// A copy of the clean tree in the kit's scratch space (removed on drop,
+/// swept after a kill), or `None` with the failure logged.
+fn clean_copy(
+    spec: &LanguageSpec,
+    log: &mut StepLog<'_>,
+) -> Option<(crate::scratch::Scratch, std::path::PathBuf)> {
+    let t = Instant::now();
+    let tree = match crate::scratch::Scratch::new("verify") {
+        Ok(d) => d,
+        Err(e) => {
+            log.push("prepare", Status::Error, format!("temp dir: {e}"), t);
+            return None;
+        }
+    };
+    let src = tree.path().join(&spec.lang);
+    if let Err(e) = builder::copy_tree(&spec.dir, &src) {
+        log.push(
+            "prepare",
+            Status::Error,
+            format!("copying {}: {e}", spec.dir.display()),
+            t,
+        );
+        return None;
+    }
+    Some((tree, src))
+}
+
+/// A wrong fix on top of the bug: it must build (a wrong fix that does not
+/// compile proves nothing), and in every run at least one acceptance check
+/// must fail. Checks are tried in the order most likely to fail first — the
+/// one that rejected the previous run, then the drill's own, then the rest —
+/// and a run stops at its first failure, so a corpus costs about one check per run.
+async fn run_wrong_fix(
+    scenario: &Scenario,
+    spec: &LanguageSpec,
+    drill: &Drill,
+    wrong: &WrongFix,
+    opts: &VerifyOptions,
+    cache: &Cache,
+    log: &mut StepLog<'_>,
+) {
+    // `_tree` keeps the copy until the job ends.
+    let Some((_tree, src)) = clean_copy(spec, log) else {
+        return;
+    };
+    let t = Instant::now();
+    let bug = drill
+        .patch(&spec.lang)
+        .expect("catalog loads a patch per language");
+    if let Err(e) = bug.apply_to_dir(&src) {
+        return log.push("patch applies", Status::Failed, e.to_string(), t);
+    }
+    let t = Instant::now();
+    if let Err(e) = wrong.patch.apply_to_dir(&src) {
+        return log.push(
+            "wrong fix applies",
+            Status::Failed,
+            format!("{e} (a wrong fix is a diff against the bugged tree)"),
+            t,
+        );
+    }
+    log.push(
+        "wrong fix applies",
+        Status::Ok,
+        wrong.patch.stats().to_string(),
+        t,
+    );
+    let why = "a wrong fix must build to be plausible: ";
+    let Some(built) = build_step(scenario, spec, &src, cache, why, log).await else {
+        return;
+    };
+    // The visible tests are not run: only the hidden suite must reject a wrong
+    // fix, and a test build per wrong fix dominated verify's time (a release
+    // test build of a Rust tree costs minutes).
+    let step_name = format!("suite rejects in all {} runs", opts.runs);
+    let mut order: Vec<String> = drill.checks.clone();
+    for c in scenario.suite.check_names() {
+        if !order.contains(&c) {
+            order.push(c);
+        }
+    }
+    let t = Instant::now();
+    let mut rejected_by: Vec<String> = Vec::new();
+    for run in 0..opts.runs {
+        let ropts = RunOptions {
+            run_index: run,
+            seed: opts.seed,
+            work_root: None,
+            ..Default::default()
+        };
+        let mut rejected = None;
+        let mut infra = None;
+        for name in order.clone() {
+            let results = harness::run_suite(
+                &scenario.suite,
+                Some(std::slice::from_ref(&name)),
+                &built.binary,
+                &ropts,
+            )
+            .await;
+            for r in results {
+                log.checks.push(check_run(&r, run));
+                match r.outcome {
+                    Outcome::Fail { .. } => rejected = Some(r.name.clone()),
+                    Outcome::Error { reason } => {
+                        infra.get_or_insert(format!("run {}: {}: {reason}", run + 1, r.name));
+                    }
+                    Outcome::Pass => {}
+                }
+            }
+            if rejected.is_some() {
+                break;
+            }
+        }
+        match rejected {
+            Some(name) => {
+                // Try the rejecting check first next run.
+                order.retain(|o| *o != name);
+                order.insert(0, name.clone());
+                if !rejected_by.contains(&name) {
+                    rejected_by.push(name);
+                }
+            }
+            None => {
+                let (status, detail) = match infra {
+                    Some(p) => (Status::Error, format!("could not judge: {p}")),
+                    None => (
+                        Status::Failed,
+                        format!(
+                            "run {}: every acceptance check passed: this wrong fix ({}) would be accepted; strengthen the suite",
+                            run + 1,
+                            wrong.patch.description.lines().next().unwrap_or("")
+                        ),
+                    ),
+                };
+                return log.push(&step_name, status, detail, t);
+            }
+        }
+    }
+    log.push(
+        &step_name,
+        Status::Ok,
+        format!("rejected by {}", rejected_by.join(", ")),
+        t,
+    );
+}
+
+/// Builds the tree in `src` as the drills judge it; the step is logged (its
+/// failure prefixed with `why`), and `None` ends the job.
+async fn build_step(
+    scenario: &Scenario,
+    spec: &LanguageSpec,
+    src: &Path,
+    cache: &Cache,
+    why: &str,
+    log: &mut StepLog<'_>,
+) -> Option<builder::Built> {
+    let t = Instant::now();
+    match builder::build(spec, &scenario.name, src, cache).await {
+        Ok(b) => {
+            let took = crate::util::human_duration(b.duration);
+            log.push("build", Status::Ok, took, t);
+            Some(b)
+        }
+        Err(e) => {
+            log.push("build", Status::Failed, format!("{why}{e}"), t);
+            None
+        }
+    }
+}
+
+fn check_run(r: &harness::CheckResult, run: u32) -> CheckRun {
+    CheckRun {
+        name: r.name.clone(),
+        run: run + 1,
+        outcome: match r.outcome {
+            Outcome::Pass => "pass",
+            Outcome::Fail { .. } => "fail",
+            Outcome::Error { .. } => "error",
+        },
+        reason: match &r.outcome {
+            Outcome::Pass => None,
+            Outcome::Fail { reason } | Outcome::Error { reason } => Some(reason.clone()),
+        },
+        duration: r.duration,
+    }
+}
+
+/// A drill needs, per language, at least one wrong fix of each kind.
+fn corpus_step(d: &Drill, lang: &str, log: &mut StepLog<'_>) {
+    let t = Instant::now();
+    let missing: Vec<&str> = WrongFixKind::ALL
+        .into_iter()
+        .filter(|k| !d.wrong_fixes_for(lang).any(|w| w.kind == *k))
+        .map(|k| k.as_str())
+        .collect();
+    if missing.is_empty() {
+        let n = d.wrong_fixes_for(lang).count();
+        log.push(
+            "wrong-fix corpus",
+            Status::Ok,
+            format!("{n} wrong fix(es)"),
+            t,
+        );
+    } else {
+        log.push(
+            "wrong-fix corpus",
+            Status::Failed,
+            format!(
+                "no {} wrong fix for {lang}: add {}/{}/<kind>-<slug>.{lang}.patch (docs/drill-format.md)",
+                missing.join(" or "),
+                d.dir.display(),
+                crate::catalog::WRONG_FIXES_DIR
+            ),
+            t,
+        );
+    }
+}
+
+/// Comments in the tree (for a drill: only on the lines its patch touches,
+/// the rest is the clean tree's job) must not give the cause away.
+fn lint_step(spec: &LanguageSpec, drill: Option<&Drill>, src: &Path, log: &mut StepLog<'_>) {
+    let t = Instant::now();
+    let findings = match lint::comments(src, spec.toolchain) {
+        Ok(f) => f,
+        Err(e) => return log.push("no giveaways in comments", Status::Error, e.to_string(), t),
+    };
+    let touched = drill
+        .and_then(|d| d.patch(&spec.lang))
+        .map(|p| p.touched_lines());
+    let findings: Vec<_> = findings
+        .into_iter()
+        .filter(|f| match &touched {
+            None => true,
+            Some(t) => t
+                .iter()
+                .any(|tl| tl.path == f.path && tl.lines.contains(&f.line)),
+        })
+        .collect();
+    match findings.first() {
+        None => log.push("no giveaways in comments", Status::Ok, "", t),
+        Some(first) => {
+            let more = match findings.len() {
+                1 => String::new(),
+                n => format!(" (+{} more)", n - 1),
+            };
+            log.push(
+                "no giveaways in comments",
+                Status::Failed,
+                format!("{first}{more}"),
+                t,
+            )
+        }
+    }
+}
+
+/// A build or a test run must not rewrite the lockfiles (or any build-config file):
+/// the engineer's diff would show it and the pair would not build the same sources.
+fn lockfiles_step(spec: &LanguageSpec, src: &Path, log: &mut StepLog<'_>) {
+    let t = Instant::now();
+    let mut before = Vec::new();
+    let mut after = Vec::new();
+    if let Err(e) = config_files(spec, &spec.dir, &spec.dir, &mut before)
+        .and_then(|()| config_files(spec, src, src, &mut after))
+    {
+        return log.push("lockfiles unchanged", Status::Error, e.to_string(), t);
+    }
+    before.sort();
+    after.sort();
+    let mut changed: Vec<String> = Vec::new();
+    for (rel, bytes) in &after {
+        match before.iter().find(|(r, _)| r == rel) {
+            Some((_, b)) if b == bytes => {}
+            Some(_) => changed.push(format!("{rel} changed")),
+            None => changed.push(format!("{rel} appeared")),
+        }
+    }
+    for (rel, _) in &before {
+        if !after.iter().any(|(r, _)| r == rel) {
+            changed.push(format!("{rel} disappeared"));
+        }
+    }
+    if changed.is_empty() {
+        log.push("lockfiles unchanged", Status::Ok, "", t);
+    } else {
+        log.push(
+            "lockfiles unchanged",
+            Status::Failed,
+            format!(
+                "the build or tests rewrote {}: commit the file as the toolchain writes it",
+                changed.join(", ")
+            ),
+            t,
+        );
+    }
+}
+
+fn config_files(
+    spec: &LanguageSpec,
+    root: &Path,
+    dir: &Path,
+    out: &mut Vec<(String, Vec<u8>)>,
+) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        let ty = e.file_type()?;
+        if ty.is_dir() {
+            if !(name.starts_with('.') || name == "target") {
+                config_files(spec, root, &path, out)?;
+            }
+        } else if ty.is_file() {
+            let rel = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            if spec.config_files.is_match(&rel) {
+                out.push((rel, std::fs::read(&path)?));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reverting the patch in a copy of the bugged tree must give back the clean tree exactly.

@@ -18,6 +18,8 @@ use globset::{Glob, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 use similar::{ChangeTag, TextDiff};
 
+use crate::confined::Dest;
+
 /// Where the link lives, relative to the repository's `.git` directory.
 pub const LINK_PATH: &str = "drillkit/attempt.json";
 const LINK_VERSION: u32 = 1;
@@ -33,6 +35,18 @@ pub enum WorkspaceError {
     NotInWorkspace { from: PathBuf },
     #[error("workspace link {path} is unreadable: {why}; the workspace's attempt cannot be found")]
     BadLink { path: PathBuf, why: String },
+    #[error(
+        "the workspace {root} has lost its snapshot commit {snapshot} (its git history was \
+         rewritten or garbage-collected); run `drill repair` in it: the snapshot is re-created \
+         from the catalog and your files are kept"
+    )]
+    SnapshotGone { root: PathBuf, snapshot: String },
+    #[error(
+        "the workspace {root} has a damaged git repository ({why}); run `drill repair` in it: \
+         the repository is re-created from the catalog (the damaged .git is moved aside) and \
+         your files are kept"
+    )]
+    RepositoryDamaged { root: PathBuf, why: String },
     #[error("{action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -121,24 +135,23 @@ pub fn create(
         Err(e) => return Err(io_err("reading", dest)(e)),
     }
     let root = fs::canonicalize(dest).map_err(io_err("resolving", dest))?;
+    let out = Dest::new(&root).map_err(io_err("opening", &root))?;
     crate::builder::copy_tree(snapshot.source, &root)
         .map_err(io_err("copying the snapshot", snapshot.source))?;
-    write_file(&root.join("INCIDENT.md"), snapshot.incident_md.as_bytes())?;
-    write_file(&root.join("DRILL.md"), snapshot.drill_md.as_bytes())?;
+    write_file(&out, "INCIDENT.md", snapshot.incident_md.as_bytes())?;
+    write_file(&out, "DRILL.md", snapshot.drill_md.as_bytes())?;
 
     let mut opts = RepositoryInitOptions::new();
     // No templates: nothing but what the kit writes goes into `.git`.
     opts.initial_head("main").external_template(false);
     let repo = Repository::init_opts(&root, &opts).map_err(git_err("init", &root))?;
     if !snapshot.exclude.is_empty() {
-        let info = repo.path().join("info");
-        fs::create_dir_all(&info).map_err(io_err("creating", &info))?;
         let mut text = String::from("# build outputs (drillkit)\n");
         for pattern in snapshot.exclude {
             text.push_str(pattern);
             text.push('\n');
         }
-        write_file(&info.join("exclude"), text.as_bytes())?;
+        write_file(&out, ".git/info/exclude", text.as_bytes())?;
     }
     let mut index = repo.index().map_err(git_err("opening the index", &root))?;
     index
@@ -164,19 +177,203 @@ pub fn create(
         )
         .map_err(git_err("committing the snapshot", &root))?;
 
+    // A hidden ref keeps the snapshot reachable whatever the engineer does
+    // to their branches (an orphan checkout and a gc cannot collect it).
+    repo.reference(SNAPSHOT_REF, commit, true, "drillkit snapshot")
+        .map_err(git_err("naming the snapshot", &root))?;
+    write_link(&out, attempt, results, commit)?;
+    Ok(Workspace {
+        link: read_link(&root)?,
+        root,
+    })
+}
+
+/// The ref that keeps the snapshot commit reachable.
+pub const SNAPSHOT_REF: &str = "refs/drillkit/snapshot";
+
+fn write_link(
+    out: &Dest,
+    attempt: &str,
+    results: &Path,
+    snapshot: git2::Oid,
+) -> Result<(), WorkspaceError> {
     let link = Link {
         format_version: LINK_VERSION,
         attempt: attempt.to_string(),
         results: results.to_path_buf(),
-        snapshot: commit.to_string(),
+        snapshot: snapshot.to_string(),
     };
-    let link_path = repo.path().join(LINK_PATH);
-    if let Some(parent) = link_path.parent() {
-        fs::create_dir_all(parent).map_err(io_err("creating", parent))?;
-    }
     let bytes = serde_json::to_vec_pretty(&link).expect("links serialize");
-    write_file(&link_path, &bytes)?;
-    Ok(Workspace { root, link })
+    write_file(out, &format!(".git/{LINK_PATH}"), &bytes)
+}
+
+fn read_link(root: &Path) -> Result<Link, WorkspaceError> {
+    let link_path = root.join(".git").join(LINK_PATH);
+    let bad = |why: String| WorkspaceError::BadLink {
+        path: link_path.clone(),
+        why,
+    };
+    let bytes = fs::read(&link_path).map_err(|e| bad(e.to_string()))?;
+    let link: Link = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    if link.format_version != LINK_VERSION {
+        return Err(bad(format!(
+            "format_version {} (this drill reads {LINK_VERSION})",
+            link.format_version
+        )));
+    }
+    Ok(link)
+}
+
+/// What [`repair`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Repaired {
+    /// The repository was gone or unreadable: a new one holds the snapshot;
+    /// the damaged `.git`, if any, was moved to this path.
+    NewRepository { moved_aside: Option<PathBuf> },
+    /// The repository was fine but had lost the snapshot commit: it is back
+    /// (under [`SNAPSHOT_REF`]); the engineer's branches are untouched.
+    NewSnapshot,
+}
+
+/// Re-creates the snapshot of the workspace at `root` from `snapshot` (made
+/// afresh from the catalog) and its link to the attempt. The engineer's
+/// files are never touched: a new repository's index is the snapshot, so
+/// `git status` and `drill submit` show their changes against it.
+pub fn repair(
+    root: &Path,
+    snapshot: &Snapshot<'_>,
+    attempt: &str,
+    results: &Path,
+) -> Result<(Repaired, Workspace), WorkspaceError> {
+    fs::create_dir_all(root).map_err(io_err("creating the workspace", root))?;
+    let root = fs::canonicalize(root).map_err(io_err("resolving", root))?;
+    let out = Dest::new(&root).map_err(io_err("opening", &root))?;
+    let own = Repository::open(&root).ok().filter(|r| {
+        r.workdir()
+            .and_then(|w| fs::canonicalize(w).ok())
+            .as_deref()
+            == Some(&root)
+    });
+    let (repo, fresh, moved_aside) = match own {
+        Some(repo) => (repo, false, None),
+        None => {
+            let git = root.join(".git");
+            let moved_aside = if fs::symlink_metadata(&git).is_ok() {
+                let stamp = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let aside = root.join(format!(".git-damaged-{stamp}"));
+                fs::rename(&git, &aside).map_err(io_err("moving aside", &git))?;
+                Some(aside)
+            } else {
+                None
+            };
+            let mut opts = RepositoryInitOptions::new();
+            opts.initial_head("main").external_template(false);
+            let repo = Repository::init_opts(&root, &opts).map_err(git_err("init", &root))?;
+            (repo, true, moved_aside)
+        }
+    };
+    if fresh && !snapshot.exclude.is_empty() {
+        let mut text = String::from("# build outputs (drillkit)\n");
+        for pattern in snapshot.exclude {
+            text.push_str(pattern);
+            text.push('\n');
+        }
+        if let Some(aside) = &moved_aside {
+            // The damaged repository is the engineer's to inspect, not a change.
+            let name = aside.file_name().unwrap_or_default().to_string_lossy();
+            text.push_str(&format!("/{name}/\n"));
+        }
+        write_file(&out, ".git/info/exclude", text.as_bytes())?;
+    }
+    // The snapshot's tree, written from files made outside the workspace.
+    let staged = crate::scratch::Scratch::new("repair").map_err(io_err("creating", &root))?;
+    let tree_dir = staged.path().join("tree");
+    crate::builder::copy_tree(snapshot.source, &tree_dir)
+        .map_err(io_err("copying the snapshot", snapshot.source))?;
+    let staged_dest = Dest::new(&tree_dir).map_err(io_err("opening", &tree_dir))?;
+    write_file(&staged_dest, "INCIDENT.md", snapshot.incident_md.as_bytes())?;
+    write_file(&staged_dest, "DRILL.md", snapshot.drill_md.as_bytes())?;
+    let tree_id = tree_of_dir(&repo, &tree_dir).map_err(git_err("writing the snapshot", &root))?;
+    let tree = repo
+        .find_tree(tree_id)
+        .map_err(git_err("reading the tree", &root))?;
+    let sig = Signature::now("drillkit", "drillkit@localhost")
+        .map_err(git_err("making a signature", &root))?;
+    let commit = repo
+        .commit(
+            None,
+            &sig,
+            &sig,
+            "Incident snapshot\n\nThe code as it ran when the incident in INCIDENT.md was reported.\n",
+            &tree,
+            &[],
+        )
+        .map_err(git_err("committing the snapshot", &root))?;
+    repo.reference(SNAPSHOT_REF, commit, true, "drillkit snapshot (repaired)")
+        .map_err(git_err("naming the snapshot", &root))?;
+    if fresh {
+        repo.reference(
+            "refs/heads/main",
+            commit,
+            true,
+            "drillkit snapshot (repaired)",
+        )
+        .map_err(git_err("creating the branch", &root))?;
+        repo.set_head("refs/heads/main")
+            .map_err(git_err("setting HEAD", &root))?;
+        let mut index = repo.index().map_err(git_err("opening the index", &root))?;
+        index
+            .read_tree(&tree)
+            .and_then(|_| index.write())
+            .map_err(git_err("writing the index", &root))?;
+    }
+    write_link(&out, attempt, results, commit)?;
+    let ws = Workspace {
+        link: read_link(&root)?,
+        root,
+    };
+    let what = if fresh {
+        Repaired::NewRepository { moved_aside }
+    } else {
+        Repaired::NewSnapshot
+    };
+    Ok((what, ws))
+}
+
+/// A git tree of the files under `dir` (executable bits kept, links never
+/// present: the snapshot source comes from `copy_tree`).
+fn tree_of_dir(repo: &Repository, dir: &Path) -> Result<git2::Oid, git2::Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut builder = repo.treebuilder(None)?;
+    let mut entries: Vec<fs::DirEntry> = fs::read_dir(dir)
+        .map_err(|e| git2::Error::from_str(&e.to_string()))?
+        .flatten()
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let name = entry.file_name();
+        let meta =
+            fs::symlink_metadata(&path).map_err(|e| git2::Error::from_str(&e.to_string()))?;
+        if meta.is_dir() {
+            let sub = tree_of_dir(repo, &path)?;
+            if repo.find_tree(sub)?.is_empty() {
+                continue; // git has no empty folders
+            }
+            builder.insert(&name, sub, 0o040000)?;
+        } else if meta.is_file() {
+            let blob = repo.blob_path(&path)?;
+            let mode = if meta.permissions().mode() & 0o111 != 0 {
+                0o100755
+            } else {
+                0o100644
+            };
+            builder.insert(&name, blob, mode)?;
+        }
+    }
+    builder.write()
 }
 
 /// Finds the workspace containing `from` (any subdirectory of it).
@@ -187,18 +384,7 @@ pub fn find(from: &Path) -> Result<Workspace, WorkspaceError> {
         if !link_path.is_file() {
             continue; // a plain (or nested) repository: keep looking up
         }
-        let bad = |why: String| WorkspaceError::BadLink {
-            path: link_path.clone(),
-            why,
-        };
-        let bytes = fs::read(&link_path).map_err(|e| bad(e.to_string()))?;
-        let link: Link = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
-        if link.format_version != LINK_VERSION {
-            return Err(bad(format!(
-                "format_version {} (this drill reads {LINK_VERSION})",
-                link.format_version
-            )));
-        }
+        let link = read_link(dir)?;
         return Ok(Workspace {
             root: dir.to_path_buf(),
             link,
@@ -273,7 +459,17 @@ impl Workspace {
     }
 
     fn repo(&self) -> Result<Repository, WorkspaceError> {
-        Repository::open(&self.root).map_err(git_err("opening the repository", &self.root))
+        Repository::open(&self.root).map_err(|e| WorkspaceError::RepositoryDamaged {
+            root: self.root.clone(),
+            why: e.message().to_string(),
+        })
+    }
+
+    /// Checks what the kit relies on: the repository opens and the snapshot
+    /// commit is there. The error names the way out (`drill repair`).
+    pub fn check(&self) -> Result<(), WorkspaceError> {
+        let repo = self.repo()?;
+        self.snapshot_tree(&repo).map(|_| ())
     }
 
     /// The number of commits reachable from HEAD (1 for a fresh workspace).
@@ -285,6 +481,16 @@ impl Workspace {
         walk.push_head()
             .map_err(git_err("walking history", &self.root))?;
         Ok(walk.count())
+    }
+
+    /// Whether git ignores `rel` (relative to the root) in this workspace:
+    /// build output, the kit's own files.
+    pub fn is_ignored(&self, rel: &Path) -> bool {
+        let Ok(repo) = self.repo() else {
+            return false;
+        };
+        let is_dir = self.root.join(rel).is_dir();
+        is_ignored(&repo, rel, is_dir)
     }
 
     /// Every file of the engineer's current tree (tracked or new, not
@@ -343,11 +549,14 @@ impl Workspace {
     }
 
     fn snapshot_tree<'r>(&self, repo: &'r Repository) -> Result<git2::Tree<'r>, WorkspaceError> {
-        let oid = git2::Oid::from_str(&self.link.snapshot)
-            .map_err(git_err("reading the snapshot id", &self.root))?;
+        let gone = || WorkspaceError::SnapshotGone {
+            root: self.root.clone(),
+            snapshot: self.link.snapshot.chars().take(12).collect(),
+        };
+        let oid = git2::Oid::from_str(&self.link.snapshot).map_err(|_| gone())?;
         repo.find_commit(oid)
             .and_then(|c| c.tree())
-            .map_err(git_err("finding the snapshot commit", &self.root))
+            .map_err(|_| gone())
     }
 
     fn snapshot_blob(
@@ -417,19 +626,20 @@ impl Workspace {
     /// that are gone, so a build in `dest` stays incremental across submits.
     pub fn sync_to(&self, dest: &Path) -> Result<(), WorkspaceError> {
         let files = self.files()?;
-        fs::create_dir_all(dest).map_err(io_err("creating", dest))?;
+        let out = Dest::create(dest).map_err(io_err("creating", dest))?;
         let wanted: BTreeSet<&str> = files.iter().map(String::as_str).collect();
         for rel in &files {
             let from = self.root.join(rel);
             let to = dest.join(rel);
-            let bytes = fs::read(&from).map_err(io_err("reading", &from))?;
-            if fs::read(&to).ok().as_deref() == Some(&bytes[..]) {
+            let mut bytes = Vec::new();
+            crate::confined::open_no_follow(&from)
+                .and_then(|mut f| io::Read::read_to_end(&mut f, &mut bytes))
+                .map_err(io_err("reading", &from))?;
+            if out.read(Path::new(rel)).ok().as_deref() == Some(&bytes[..]) {
                 continue;
             }
-            if let Some(parent) = to.parent() {
-                fs::create_dir_all(parent).map_err(io_err("creating", parent))?;
-            }
-            fs::write(&to, &bytes).map_err(io_err("writing", &to))?;
+            out.write(Path::new(rel), &bytes)
+                .map_err(io_err("writing", &to))?;
             let perms = fs::metadata(&from)
                 .map_err(io_err("reading", &from))?
                 .permissions();
@@ -441,7 +651,8 @@ impl Workspace {
         let mut stale = Vec::new();
         list_dest(&repo, dest, Path::new(""), &wanted, &mut stale)?;
         for path in stale {
-            fs::remove_file(&path).map_err(io_err("removing", &path))?;
+            let rel = path.strip_prefix(dest).unwrap_or(&path);
+            out.remove_file(rel).map_err(io_err("removing", &path))?;
         }
         Ok(())
     }
@@ -569,8 +780,9 @@ pub fn test_files_changed(
         .collect())
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WorkspaceError> {
-    fs::write(path, bytes).map_err(io_err("writing", path))
+fn write_file(dest: &Dest, rel: &str, bytes: &[u8]) -> Result<(), WorkspaceError> {
+    dest.write(Path::new(rel), bytes)
+        .map_err(io_err("writing", &dest.root().join(rel)))
 }
 
 #[cfg(test)]
@@ -788,5 +1000,52 @@ mod tests {
             Some("internal/ledger/ledger.go")
         );
         assert_eq!(ws.relative_path(&sub, "../../../../etc/passwd"), None);
+    }
+
+    #[test]
+    fn repair_recreates_a_deleted_repository_and_a_lost_snapshot_keeping_the_files() {
+        let f = fixture();
+        let ws = create_ws(&f);
+        let file = ws.root().join("internal/ledger/ledger.go");
+        fs::write(&file, "package ledger // edited\n").unwrap();
+        let exclude = vec!["target/".to_string()];
+        let snap = Snapshot {
+            source: &f.src,
+            incident_md: "# Incident\n",
+            drill_md: "# Drill\n",
+            exclude: &exclude,
+        };
+        // .git deleted: a new repository, the edit shows as a change.
+        fs::remove_dir_all(ws.root().join(".git")).unwrap();
+        let (what, repaired) = repair(ws.root(), &snap, "a1", &f.results).unwrap();
+        assert_eq!(what, Repaired::NewRepository { moved_aside: None });
+        assert_eq!(
+            fs::read_to_string(&file).unwrap(),
+            "package ledger // edited\n"
+        );
+        let changes = repaired.changes().unwrap();
+        let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["internal/ledger/ledger.go"]);
+        assert_eq!(find(ws.root()).unwrap().link().attempt, "a1");
+
+        // The snapshot commit lost (link pointing at an object that is gone).
+        let link_path = ws.root().join(".git").join(LINK_PATH);
+        let mut link: Link = serde_json::from_slice(&fs::read(&link_path).unwrap()).unwrap();
+        link.snapshot = "0123456789012345678901234567890123456789".into();
+        fs::write(&link_path, serde_json::to_vec(&link).unwrap()).unwrap();
+        let broken = find(ws.root()).unwrap();
+        assert!(matches!(
+            broken.check(),
+            Err(WorkspaceError::SnapshotGone { .. })
+        ));
+        assert!(broken
+            .changes()
+            .unwrap_err()
+            .to_string()
+            .contains("drill repair"));
+        let (what, repaired) = repair(ws.root(), &snap, "a1", &f.results).unwrap();
+        assert_eq!(what, Repaired::NewSnapshot);
+        repaired.check().unwrap();
+        assert_eq!(repaired.changes().unwrap().len(), 1);
     }
 }

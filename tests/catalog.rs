@@ -77,21 +77,114 @@ fn list_json_describes_every_drill() {
         assert!(i["class"].as_str().is_some());
         let d = i["difficulty"].as_u64().unwrap();
         assert!((1..=5).contains(&d));
-        assert_eq!(i["languages"], serde_json::json!(["go", "rust"]));
+        assert_eq!(
+            i["languages"],
+            serde_json::json!(patch_languages(id)),
+            "{id}"
+        );
     }
 }
 
+/// The languages a drill has a patch for (a `prevented_in` drill lacks one).
+fn patch_languages(id: &str) -> Vec<&'static str> {
+    ["go", "rust"]
+        .into_iter()
+        .filter(|l| {
+            repo()
+                .join("drills")
+                .join(id)
+                .join(format!("{l}.patch"))
+                .is_file()
+        })
+        .collect()
+}
+
+/// The catalog's drill ids, read from the folders (`drills/<scenario>/<bug>/drill.toml`).
+fn drill_ids(root: &Path) -> Vec<String> {
+    let mut ids = Vec::new();
+    for s in fs::read_dir(root.join("drills")).unwrap().flatten() {
+        for b in fs::read_dir(s.path()).unwrap().flatten() {
+            if b.path().join("drill.toml").is_file() {
+                ids.push(format!(
+                    "{}/{}",
+                    s.file_name().to_string_lossy(),
+                    b.file_name().to_string_lossy()
+                ));
+            }
+        }
+    }
+    ids.sort();
+    ids
+}
+
 #[test]
-fn list_prints_a_table() {
-    let out = drill().arg("list").output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("billing-ledger/lost-update"), "{text}");
-    assert!(text.contains("lost-update"));
-    assert!(
-        text.contains("3 drill(s)") || text.contains("drill(s) in"),
-        "{text}"
+fn list_prints_every_drill_as_a_row_and_names_the_built_in_catalog_and_its_revision() {
+    // An empty results directory: no open blind attempt withholds a drill.
+    let results = tempfile::tempdir().unwrap();
+    let out = drill()
+        .env("DRILL_RESULTS", results.path())
+        .arg("list")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    let ids = drill_ids(&repo());
+    let scenarios = fs::read_dir(repo().join("scenarios")).unwrap().count();
+    assert_eq!(
+        lines.len(),
+        ids.len() + 4,
+        "header, rule, a row per drill, blank, footer:\n{text}"
     );
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["id", "title", "class", "difficulty", "languages"]
+    );
+    assert!(lines[1].chars().all(|c| c == '-'), "{text}");
+    for (row, id) in lines[2..2 + ids.len()].iter().zip(&ids) {
+        assert!(row.starts_with(&format!("{id} ")), "row for {id}: {row:?}");
+        let langs = patch_languages(id).join(", ");
+        assert!(row.ends_with(&langs), "{id} in {langs}: {row:?}");
+    }
+    assert_eq!(lines[2 + ids.len()], "");
+    let hash = drillkit::embedded::CONTENT_HASH;
+    let unpacked = fs::canonicalize(drillkit::builder::Cache::from_env().root)
+        .unwrap()
+        .join("catalogs")
+        .join(hash);
+    assert_eq!(
+        lines[3 + ids.len()],
+        format!(
+            "{} drill(s) in {scenarios} scenario(s) from the built-in catalog \
+             (revision built-in-{hash}; unpacked in {})",
+            ids.len(),
+            unpacked.display()
+        )
+    );
+}
+
+#[test]
+fn list_of_another_catalog_names_its_folder_and_git_revision() {
+    let results = tempfile::tempdir().unwrap();
+    let out = drill()
+        .env("DRILL_RESULTS", results.path())
+        .arg("--catalog")
+        .arg(repo())
+        .arg("list")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let footer = text.lines().last().unwrap();
+    let root = fs::canonicalize(repo()).unwrap();
+    let prefix = format!("from {} (revision ", root.display());
+    let revision = footer
+        .split_once(&prefix)
+        .map(|(_, r)| r.trim_end_matches(')'))
+        .unwrap_or_else(|| panic!("{footer:?} names {prefix:?}"));
+    let commit = revision.trim_end_matches("-dirty");
+    assert_eq!(commit.len(), 12, "a short commit id: {footer:?}");
+    assert!(commit.chars().all(|c| c.is_ascii_hexdigit()), "{footer:?}");
 }
 
 #[test]
@@ -104,6 +197,23 @@ fn malformed_toml_names_the_file() {
     let err = list_is_refused(&cat);
     assert!(err.contains("lost-update/drill.toml"), "{err}");
     assert!(err.contains("malformed"), "{err}");
+}
+
+#[test]
+fn a_catalog_that_listens_on_every_interface_is_refused() {
+    let cat = catalog_copy();
+    let f = cat.path().join("scenarios/webhook-intake/acceptance.toml");
+    edit(
+        &f,
+        "LISTEN_ADDR = \"127.0.0.1:0\"",
+        "LISTEN_ADDR = \"0.0.0.0:0\"",
+    );
+    let err = list_is_refused(&cat);
+    assert!(err.contains("webhook-intake/acceptance.toml"), "{err}");
+    assert!(
+        err.contains(r#"service.env.LISTEN_ADDR: "0.0.0.0:0" would make the service reachable from other machines; the kit runs services on loopback only: write "127.0.0.1:0""#),
+        "{err}"
+    );
 }
 
 #[test]
@@ -191,12 +301,13 @@ fn verify_without_go_on_path_says_so() {
 fn verify_reports_the_hunk_of_a_patch_that_does_not_apply() {
     let cat = catalog_copy();
     let drill_dir = cat.path().join("drills/billing-ledger/stalled-provider");
-    // Go only, so the test builds one language.
+    // Go only, so the test builds one language (and none of its Rust wrong fixes).
     edit(
         &drill_dir.join("drill.toml"),
         "checks = [",
         "languages = [\"go\"]\nchecks = [",
     );
+    let _ = fs::remove_dir_all(drill_dir.join("wrong-fixes"));
     // Change a context line of the first hunk so it no longer matches the clean tree.
     let p = drill_dir.join("go.patch");
     let text = fs::read_to_string(&p).unwrap();

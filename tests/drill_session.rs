@@ -131,6 +131,14 @@ fn found_is_judged_against_the_lines_the_bug_touched_and_both_answers_are_record
     let claim = format!("{name}:{}", line + 2);
     let out = d.expect(dir, &["found", &claim], 0);
     assert!(stdout(&out).starts_with("Right"), "{}", both(&out));
+    assert!(
+        stdout(&out).contains(&format!(
+            "its line {} now is line {line} of the code as handed out",
+            line + 2
+        )),
+        "an edited file's claim says which line was judged: {}",
+        both(&out)
+    );
 
     let status = d.status(&ws);
     assert_eq!(status["found_claims"], 2);
@@ -225,12 +233,13 @@ fn blind_start_hides_the_drill_until_the_attempt_ends() {
         &["start", "--random", "--lang", "go", "--engineer", "Blind"],
         0,
     );
-    let record = d.only_record();
-    let id = record["attempt"]["drill"].as_str().unwrap().to_string();
-    let title = record["attempt"]["title"].as_str().unwrap().to_string();
-    let class = record["attempt"]["class"].as_str().unwrap().to_string();
+    // The record's file keeps the drill sealed; the kit's reader unseals it.
+    let record = d.only_attempt();
+    let id = record.attempt.drill.clone();
+    let title = record.attempt.title.clone();
+    let class = record.attempt.class.clone();
     let bug = id.rsplit('/').next().unwrap().to_string();
-    let ws = Path::new(record["attempt"]["workspace"].as_str().unwrap()).to_path_buf();
+    let ws = Path::new(&record.attempt.workspace).to_path_buf();
     let secret = |text: &str, what: &str| {
         for s in [&id, &bug, &title, &class] {
             assert!(!text.contains(s.as_str()), "{what} reveals {s:?}:\n{text}");
@@ -246,6 +255,7 @@ fn blind_start_hides_the_drill_until_the_attempt_ends() {
         &fs::read_to_string(ws.join(".git/drillkit/attempt.json")).unwrap(),
         "the workspace link",
     );
+    secret(&d.only_record().to_string(), "the record's file");
     let status = d.status(&ws);
     assert_eq!(status["hidden"], true);
     assert_eq!(status["drill"], serde_json::Value::Null);
@@ -283,8 +293,16 @@ fn workspace_has_one_commit_and_nothing_from_the_drill_folder() {
     // what the bug changed, the hints and the debrief.
     let drill_dir = util::drill_dir(DOUBLE_CHARGE);
     let mut forbidden: Vec<Vec<u8>> = Vec::new();
+    // Its files, and those of its folders (the wrong-fix corpus).
     for entry in fs::read_dir(&drill_dir).unwrap() {
-        forbidden.push(fs::read(entry.unwrap().path()).unwrap());
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            for inner in fs::read_dir(&path).unwrap() {
+                forbidden.push(fs::read(inner.unwrap().path()).unwrap());
+            }
+        } else {
+            forbidden.push(fs::read(path).unwrap());
+        }
     }
     let patch = drillkit::patch::Patch::load(&drill_dir.join("rust.patch")).unwrap();
     for p in patch.paths() {
@@ -529,29 +547,15 @@ fn missing_toolchain_is_a_clear_error_and_creates_nothing() {
     assert!(d.record_paths().is_empty());
 }
 
-/// `drill plan` then `drill start --next`: the engineer gets the first drill
-/// and language the plan assigned, and once it ends the plan moves on.
+/// `drill plan` then `drill start --next`: the engineer gets, blind, the
+/// first drill and language the plan assigned, and once it ends the plan
+/// moves on without naming the next one.
 /// (Real clock here: stats and plan progress leave test-clock records out.)
 #[test]
 fn start_next_starts_the_engineers_next_planned_drill() {
     let _turn = heavy();
     let d = Drill::new();
-    let run = |dir: &Path, args: &[&str]| {
-        let out = d
-            .cmd_in(dir)
-            .env_remove("DRILL_TEST_CLOCK")
-            .args(args)
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "drill {}\n{}",
-            args.join(" "),
-            both(&out)
-        );
-        out
-    };
+    let run = |dir: &Path, args: &[&str]| d.expect_real_clock(dir, args);
     run(
         &d.home,
         &[
@@ -573,18 +577,103 @@ fn start_next_starts_the_engineers_next_planned_drill() {
     assert_ne!(first["language"], second["language"], "languages alternate");
 
     run(&d.home, &["start", "--next", "--engineer", "ada"]);
-    let record = d.only_record();
-    assert_eq!(record["attempt"]["drill"], first["drill"]);
-    assert_eq!(record["attempt"]["language"], first["language"]);
-    assert_eq!(record["attempt"]["engineer"], "ada");
+    let record = d.only_attempt();
+    assert_eq!(record.attempt.drill, first["drill"].as_str().unwrap());
+    assert_eq!(record.attempt.language, first["language"].as_str().unwrap());
+    assert_eq!(record.attempt.engineer, "ada");
+    assert!(record.attempt.blind, "a planned attempt is dealt blind");
 
-    let ws = Path::new(record["attempt"]["workspace"].as_str().unwrap()).to_path_buf();
+    let ws = Path::new(&record.attempt.workspace).to_path_buf();
     run(&ws, &["abandon"]);
     let text = stdout(&run(&d.home, &["plan", "status"]));
     let next = format!(
-        "ada: 1/2 done, next: {} ({})",
-        second["drill"].as_str().unwrap(),
+        "ada: 1/2 done, next: assignment 2 ({}, drill hidden until done)",
         second["language"].as_str().unwrap()
     );
     assert!(text.contains(&next), "{text}");
+    assert!(
+        text.contains(first["drill"].as_str().unwrap()),
+        "the done one is named: {text}"
+    );
+    assert!(
+        !text.contains(second["drill"].as_str().unwrap()),
+        "the next one is not: {text}"
+    );
+}
+
+/// billing-ledger's Rust tree ships its own `.cargo/config.toml` (`--cfg
+/// tokio_unstable`, for its task dump). The workspace keeps every line of it
+/// and gains the kit's target directory, in the snapshot (so nothing shows as
+/// changed, and `repair` makes the same snapshot); the kit's warm build and
+/// the engineer's own build both honour it, even when the shell that runs the
+/// kit sets RUSTFLAGS (which would replace the config's flags).
+#[test]
+fn a_scenarios_own_cargo_config_is_kept_and_points_at_the_workspaces_target_dir() {
+    let _turn = heavy();
+    let d = Drill::new();
+    let out = d
+        .cmd()
+        .env("RUSTFLAGS", "-C debuginfo=0")
+        .args([
+            "start",
+            DOUBLE_CHARGE,
+            "--lang",
+            "rust",
+            "--engineer",
+            "Test Engineer",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    let ws = std::path::PathBuf::from(d.only_record()["attempt"]["workspace"].as_str().unwrap());
+
+    let shipped =
+        fs::read_to_string(util::repo().join("scenarios/billing-ledger/rust/.cargo/config.toml"))
+            .unwrap();
+    let config = fs::read_to_string(ws.join(".cargo/config.toml")).unwrap();
+    for line in shipped.lines() {
+        assert!(config.contains(line), "lost `{line}`:\n{config}");
+    }
+    let table: toml::Table = toml::from_str(&config).unwrap();
+    let target_dir = Path::new(table["build"]["target-dir"].as_str().unwrap());
+    assert!(
+        target_dir.join("release/ledger").is_file(),
+        "the warm build went to {}",
+        target_dir.display()
+    );
+    let repo = git2::Repository::open(&ws).unwrap();
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true);
+    assert!(
+        repo.statuses(Some(&mut opts)).unwrap().is_empty(),
+        "the merged config is the snapshot's"
+    );
+    drop(repo);
+
+    // The engineer's own build: the scenario's flags, the kit's compiled
+    // dependencies.
+    let build = std::process::Command::new("cargo")
+        .args(["build", "--locked", "--release", "--bin", "ledger"])
+        .current_dir(&ws)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .env("CARGO_TERM_COLOR", "never")
+        .output()
+        .unwrap();
+    let log = stderr(&build);
+    assert!(build.status.success(), "{log}");
+    assert!(
+        !log.contains("Compiling tokio"),
+        "dependencies rebuilt:\n{log}"
+    );
+    assert!(!ws.join("target").exists(), "built into the workspace");
+
+    // A lost repository: `repair` commits the same snapshot again.
+    fs::remove_dir_all(ws.join(".git")).unwrap();
+    let out = d.expect(&ws, &["repair"], 0);
+    assert!(
+        stdout(&out).contains("0 file(s) differ from the snapshot"),
+        "{}",
+        both(&out)
+    );
 }

@@ -2,7 +2,7 @@ use std::fmt::Write as _;
 
 use super::Exporter;
 use crate::stats::km::Time;
-use crate::stats::{Ratio, StatsReport};
+use crate::stats::{Estimate, StatsReport};
 
 /// One row per group × language, with the group's comparison repeated on
 /// each of its rows. Times in seconds; a time prefixed with `>` was not
@@ -29,6 +29,15 @@ fn num(x: f64) -> String {
     }
 }
 
+fn estimate(e: Estimate) -> String {
+    match e {
+        Estimate::Value(v) => num(v),
+        Estimate::Above(v) => format!(">{}", num(v)),
+        Estimate::Below(v) => format!("<{}", num(v)),
+        Estimate::Undefined => String::new(),
+    }
+}
+
 fn q(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -40,15 +49,23 @@ fn q(s: &str) -> String {
 pub const HEADER: &str =
     "group,language,attempts,fixed,abandoned,timed_out,open,censored_fraction,\
 median_fix_s,median_fix_lo_s,median_fix_hi_s,q1_fix_s,q3_fix_s,p90_fix_s,median_find_s,\
-submits_per_attempt,hints_per_attempt,ratio,ratio_lo,ratio_hi,hl_shift_s,hl_lo_s,hl_hi_s,\
-mann_whitney_p,log_rank_p,log_rank_p_holm,paired_pairs,paired_p,verdict";
+submits_per_attempt,hints_per_attempt,ratio,ratio_lo,ratio_hi,hl_shift_s,hl_lo_s,hl_hi_s,hl_conf,\
+mann_whitney_p,log_rank_p,log_rank_p_holm,paired_pairs,paired_p,verdict,prevented_in";
 
 impl Exporter for Csv {
     fn render(&self, r: &StatsReport) -> String {
         let mut out = String::from(HEADER);
         out.push('\n');
-        for c in &r.cells {
-            let cmp = r.comparisons.iter().find(|x| x.group == c.group);
+        let rows = r.cells.iter().map(|c| (c, None)).chain(
+            r.prevented
+                .iter()
+                .map(|p| (&p.cell, Some(p.prevented_in.as_str()))),
+        );
+        for (c, prevented_in) in rows {
+            let cmp = r
+                .comparisons
+                .iter()
+                .find(|x| x.group == c.group && prevented_in.is_none());
             let mut row = vec![
                 q(&c.group),
                 q(&c.language),
@@ -59,8 +76,14 @@ impl Exporter for Csv {
                 c.open.to_string(),
                 num(c.censored_fraction),
                 t(c.time_to_fix.median),
-                t(c.time_to_fix.median_ci[0]),
-                t(c.time_to_fix.median_ci[1]),
+                c.time_to_fix
+                    .median_ci
+                    .map(|ci| t(ci[0]))
+                    .unwrap_or_default(),
+                c.time_to_fix
+                    .median_ci
+                    .map(|ci| t(ci[1]))
+                    .unwrap_or_default(),
                 t(c.time_to_fix.q1),
                 t(c.time_to_fix.q3),
                 t(c.time_to_fix.p90),
@@ -70,18 +93,15 @@ impl Exporter for Csv {
             ];
             match cmp {
                 Some(x) => {
-                    row.push(match x.ratio {
-                        Ratio::Value(v) => num(v),
-                        Ratio::Above(v) => format!(">{}", num(v)),
-                        Ratio::Below(v) => format!("<{}", num(v)),
-                        Ratio::Undefined => String::new(),
-                    });
+                    let (rci, hci) = (x.ratio_ci.as_ref(), x.hodges_lehmann.ci.as_ref());
                     row.extend([
-                        num(x.ratio_ci.lo),
-                        num(x.ratio_ci.hi),
-                        num(x.hodges_lehmann.estimate),
-                        num(x.hodges_lehmann.lo),
-                        num(x.hodges_lehmann.hi),
+                        estimate(x.ratio),
+                        rci.map(|c| num(c.lo)).unwrap_or_default(),
+                        rci.map(|c| num(c.hi)).unwrap_or_default(),
+                        estimate(x.hodges_lehmann.estimate),
+                        hci.map(|c| num(c.lo)).unwrap_or_default(),
+                        hci.map(|c| num(c.hi)).unwrap_or_default(),
+                        hci.map(|c| num(c.conf)).unwrap_or_default(),
                         num(x.mann_whitney.p),
                         num(x.log_rank.p),
                         x.log_rank_p_holm.map(num).unwrap_or_default(),
@@ -92,8 +112,9 @@ impl Exporter for Csv {
                         super::verdict(x, &r.options.compare),
                     ]);
                 }
-                None => row.extend(std::iter::repeat_n(String::new(), 12)),
+                None => row.extend(std::iter::repeat_n(String::new(), 13)),
             }
+            row.push(prevented_in.map(q).unwrap_or_default());
             let _ = writeln!(out, "{}", row.join(","));
         }
         out

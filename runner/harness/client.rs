@@ -1,18 +1,24 @@
-//! A minimal HTTP/1.1 client: one request per connection (`Connection:
-//! close`), Content-Length request bodies, any response framing.
+//! The HTTP/1.1 client checks drive the service with: hyper's low-level
+//! connection API, one request per connection (`Connection: close`), the
+//! whole response read (any framing, at most [`MAX_BODY`] bytes).
 //!
-//! The harness needs to tell "no answer in time" from "connection reset" from
-//! "bad status" exactly, and to talk to nothing but loopback, so a small
-//! transparent client beats a general-purpose one.
+//! No pool and no retries, on purpose: a check must tell "no answer in time"
+//! (the caller's deadline) from "connection reset" from "bad status" exactly,
+//! and a request must never be re-sent behind its back.
 
+use std::error::Error as _;
 use std::io;
 use std::net::SocketAddr;
 
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper::{header, Method, Request};
+use hyper_util::rt::TokioIo;
 use thiserror::Error;
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use super::wire::{self, Reader, WireError};
+/// Larger response bodies are refused, so a runaway service cannot exhaust memory.
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Error)]
 pub enum ClientError {
@@ -24,24 +30,49 @@ pub enum ClientError {
         #[source]
         source: io::Error,
     },
+    #[error("cannot build the request: {0}")]
+    Request(String),
     #[error("connection reset")]
     Reset,
+    #[error("connection closed before a complete message")]
+    Incomplete,
+    #[error("body larger than {MAX_BODY} bytes")]
+    BodyTooLarge,
     #[error("{0}")]
-    Wire(WireError),
+    Http(String),
 }
 
-impl From<WireError> for ClientError {
-    fn from(e: WireError) -> Self {
-        match e {
-            WireError::Io(io) if is_reset(&io) => ClientError::Reset,
-            e => ClientError::Wire(e),
+impl ClientError {
+    /// The error as a check's failure reason: what went wrong with the service.
+    pub(crate) fn reason(&self) -> String {
+        match self {
+            ClientError::Reset => "connection reset by the service".to_string(),
+            ClientError::Connect { source, .. } => {
+                format!("cannot connect to the service: {source}")
+            }
+            ClientError::Request(_) => self.to_string(),
+            other => format!("bad response: {other}"),
         }
     }
-}
 
-impl From<io::Error> for ClientError {
-    fn from(e: io::Error) -> Self {
-        WireError::Io(e).into()
+    fn from_hyper(e: hyper::Error) -> ClientError {
+        let mut eof = false;
+        let mut source = e.source();
+        while let Some(s) = source {
+            if let Some(io) = s.downcast_ref::<io::Error>() {
+                if is_reset(io) {
+                    return ClientError::Reset;
+                }
+                // A body cut short: "end of file before message length reached".
+                eof |= io.kind() == io::ErrorKind::UnexpectedEof;
+            }
+            source = s.source();
+        }
+        if e.is_incomplete_message() || eof {
+            ClientError::Incomplete
+        } else {
+            ClientError::Http(e.to_string())
+        }
     }
 }
 
@@ -57,13 +88,18 @@ fn is_reset(e: &io::Error) -> bool {
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
+    /// Header names as hyper gives them (lower case); look them up with [`Response::header`].
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
 impl Response {
+    /// The value of the first header called `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        wire::header(&self.headers, name)
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn text(&self) -> String {
@@ -87,7 +123,8 @@ pub fn parse_base_url(url: &str) -> Result<SocketAddr, ClientError> {
 }
 
 /// Sends one request and reads the whole response. No timeout here: callers
-/// wrap the future in their own deadline, so a hang is theirs to judge.
+/// wrap the future in their own deadline, so a hang is theirs to judge (and
+/// dropping the future closes the connection).
 pub async fn send(
     addr: SocketAddr,
     method: &str,
@@ -95,63 +132,98 @@ pub async fn send(
     headers: &[(String, String)],
     body: Option<&[u8]>,
 ) -> Result<Response, ClientError> {
-    let mut stream = TcpStream::connect(addr)
+    let body = body.unwrap_or_default();
+    let request = build(addr, method, path, headers, body)?;
+    let stream = TcpStream::connect(addr)
         .await
         .map_err(|source| ClientError::Connect { addr, source })?;
-    stream.set_nodelay(true)?;
-    let mut msg = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        msg.push_str(&format!("{k}: {v}\r\n"));
-    }
-    let body = body.unwrap_or_default();
-    let has_type = wire::header(headers, "content-type").is_some();
-    if !body.is_empty() && !has_type {
-        msg.push_str("Content-Type: application/json\r\n");
-    }
-    if !body.is_empty() || !matches!(method, "GET" | "HEAD" | "DELETE" | "OPTIONS") {
-        msg.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    msg.push_str("\r\n");
-    let mut bytes = msg.into_bytes();
-    bytes.extend_from_slice(body);
-    stream.write_all(&bytes).await?;
-
-    let mut reader = Reader::new(stream);
-    loop {
-        let head = reader.read_head().await?.ok_or(WireError::UnexpectedEof)?;
-        let status = parse_status(&head.start_line)?;
-        // Interim answers (100 Continue) precede the real one.
-        if (100..200).contains(&status) {
-            continue;
-        }
-        let body = if method == "HEAD" || status == 204 || status == 304 {
-            Vec::new()
-        } else {
-            reader.read_body(&head.headers, true).await?
-        };
-        return Ok(Response {
+    stream
+        .set_nodelay(true)
+        .map_err(|source| ClientError::Connect { addr, source })?;
+    let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
+        // `Idempotency-Key`, not `idempotency-key`: as a hand-written client
+        // would send it (HTTP does not care; people reading a capture do).
+        .title_case_headers(true)
+        .handshake(TokioIo::new(stream))
+        .await
+        .map_err(ClientError::from_hyper)?;
+    let exchange = async move {
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(ClientError::from_hyper)?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                (k.as_str().to_string(), value)
+            })
+            .collect();
+        let body = Limited::new(response.into_body(), MAX_BODY)
+            .collect()
+            .await
+            .map_err(|e| match e.downcast::<hyper::Error>() {
+                Ok(e) => ClientError::from_hyper(*e),
+                Err(_) => ClientError::BodyTooLarge,
+            })?
+            .to_bytes()
+            .to_vec();
+        Ok(Response {
             status,
-            headers: head.headers,
+            headers,
             body,
-        });
+        })
+    };
+    // The connection is driven here, not in a task of its own, so that a
+    // caller giving up (dropping this future) closes the socket at once.
+    tokio::pin!(conn, exchange);
+    tokio::select! {
+        result = &mut exchange => result,
+        // The connection ended first (the service closed or reset it); the
+        // exchange sees why.
+        _ = &mut conn => exchange.await,
     }
 }
 
-fn parse_status(line: &str) -> Result<u16, WireError> {
-    let mut parts = line.splitn(3, ' ');
-    let version = parts.next().unwrap_or("");
-    let code = parts.next().unwrap_or("");
-    if !version.starts_with("HTTP/1.") || code.len() != 3 {
-        return Err(WireError::Malformed(format!("status line {line:?}")));
+fn build(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Result<Request<Full<Bytes>>, ClientError> {
+    let method =
+        Method::from_bytes(method.as_bytes()).map_err(|e| ClientError::Request(e.to_string()))?;
+    let mut request = Request::builder()
+        .method(method.clone())
+        .uri(path)
+        .header(header::HOST, addr.to_string())
+        .header(header::CONNECTION, "close");
+    let has = |name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    for (k, v) in headers {
+        request = request.header(k.as_str(), v.as_str());
     }
-    code.parse()
-        .map_err(|_| WireError::Malformed(format!("status line {line:?}")))
+    if !body.is_empty() && !has("content-type") {
+        request = request.header(header::CONTENT_TYPE, "application/json");
+    }
+    let bodiless = matches!(
+        method,
+        Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS
+    );
+    if (!body.is_empty() || !bodiless) && !has("content-length") {
+        request = request.header(header::CONTENT_LENGTH, body.len());
+    }
+    request
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .map_err(|e| ClientError::Request(e.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::AsyncReadExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
     /// Serves one connection with a canned answer; returns what the client sent.
@@ -220,7 +292,12 @@ mod tests {
     async fn bad_status_lines_and_refused_connections_are_errors() {
         let (addr, _server) = one_shot(b"SSH-2.0-OpenSSH\r\n\r\n").await;
         let err = send(addr, "GET", "/", &[], None).await.unwrap_err();
-        assert!(err.to_string().contains("status line"), "{err}");
+        assert!(matches!(err, ClientError::Http(_)), "{err:?}");
+        assert!(err.reason().starts_with("bad response: "), "{err}");
+
+        let (addr, _server) = one_shot(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort").await;
+        let err = send(addr, "GET", "/", &[], None).await.unwrap_err();
+        assert!(matches!(err, ClientError::Incomplete), "{err:?}");
 
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let closed = listener.local_addr().unwrap();
@@ -229,6 +306,41 @@ mod tests {
             send(closed, "GET", "/", &[], None).await,
             Err(ClientError::Connect { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn a_reset_after_the_request_is_told_apart() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf).await.unwrap();
+            // SO_LINGER 0: close() sends a RST instead of a FIN.
+            s.set_zero_linger().unwrap();
+        });
+        let err = send(addr, "GET", "/", &[], None).await.unwrap_err();
+        server.await.unwrap();
+        assert!(matches!(err, ClientError::Reset), "{err:?}");
+        assert_eq!(err.reason(), "connection reset by the service");
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_refused() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf).await.unwrap();
+            let len = MAX_BODY + 1;
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n\r\n");
+            s.write_all(head.as_bytes()).await.unwrap();
+            // The client stops reading at the limit: later writes may fail.
+            let _ = s.write_all(&vec![b'a'; len]).await;
+        });
+        let err = send(addr, "GET", "/", &[], None).await.unwrap_err();
+        assert!(matches!(err, ClientError::BodyTooLarge), "{err:?}");
     }
 
     #[test]

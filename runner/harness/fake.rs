@@ -7,6 +7,13 @@
 //! service sent", and stops HTTP clients (Go's Transport retries requests
 //! carrying an `Idempotency-Key` on a reused connection) from silently
 //! re-sending a request the fake reset.
+//!
+//! On a raw socket rather than an HTTP server library because the faults act
+//! on the connection itself: a TCP reset at a chosen moment (SO_LINGER 0), a
+//! head followed by a body trickled in timed pieces, a socket held open with
+//! no answer. A server library owns the socket and the write timing and hides
+//! these. The request is read with `httparse` (`wire.rs`); the answer is a
+//! status line, headers and a Content-Length body, written here.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -14,18 +21,61 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::faults::{self, FaultKind, FaultRule};
-use super::suite::FakeSpec;
 use super::template;
-use super::wire::{self, Reader};
+use super::wire;
 
 /// Pieces a `slow_body` answer is cut into.
 const SLOW_BODY_PIECES: u64 = 10;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FakeSpec {
+    pub idempotency_header: Option<String>,
+    #[serde(default)]
+    pub routes: Vec<RouteSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RouteSpec {
+    pub method: String,
+    pub path: String,
+    #[serde(default = "default_status")]
+    pub status: u16,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Answer with a generated body of this many bytes instead of `body`.
+    pub body_bytes: Option<usize>,
+    /// Answer with the request's body instead of `body`.
+    #[serde(default)]
+    pub echo_body: bool,
+}
+
+fn default_status() -> u16 {
+    200
+}
+
+/// Generated bodies (`body_bytes` of routes and requests) are capped so a
+/// typo cannot eat the memory.
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// `n` bytes of printable filler: deterministic, and valid in any text field
+/// (`body_bytes` of routes and of request steps).
+pub(crate) fn generated_body(n: usize) -> Vec<u8> {
+    // Repeat, not a per-byte loop: four 16 MiB bodies at once must not eat
+    // a deadline of the service under test, even in a debug build.
+    let mut body = b"abcdefghijklmnopqrstuvwxyz".repeat(n.div_ceil(26));
+    body.truncate(n);
+    body
+}
 
 /// One request received by a fake.
 #[derive(Debug, Clone, Serialize)]
@@ -93,6 +143,10 @@ struct State {
     effects: u64,
     /// Answers of completed effects, by idempotency key.
     answers: HashMap<String, Answer>,
+    /// Rules turned on while running ([`FakeServer::arm`]), each with the
+    /// number of calls that had arrived when it was: its selector counts
+    /// from the first call after that.
+    armed: Vec<(FaultRule, u64)>,
 }
 
 struct Shared {
@@ -161,6 +215,22 @@ impl FakeServer {
     pub fn summary(&self) -> FakeSummary {
         FakeSummary::of(&self.shared.lock().calls)
     }
+
+    /// Turns `rules` (this fake's among them) on from the next call, ahead
+    /// of the rules it started with: a fault that begins while the service
+    /// runs (a game day's inject). Selectors count from the next call: `1-`
+    /// is every call from now on.
+    pub fn arm(&self, rules: &[FaultRule]) {
+        let mut st = self.shared.lock();
+        let base = st.calls.len() as u64;
+        let mut armed: Vec<(FaultRule, u64)> = rules
+            .iter()
+            .filter(|r| r.fake == self.shared.name)
+            .map(|r| (r.clone(), base))
+            .collect();
+        armed.append(&mut st.armed);
+        st.armed = armed;
+    }
 }
 
 impl Drop for FakeServer {
@@ -185,36 +255,41 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-async fn serve(stream: TcpStream, shared: Arc<Shared>) {
+async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     let _ = stream.set_nodelay(true);
-    let mut reader = Reader::new(stream);
-    let Ok(Some(head)) = reader.read_head().await else {
+    let Ok(Some(request)) = wire::read_request(&mut stream).await else {
         return;
     };
-    let Ok(body) = reader.read_body(&head.headers, false).await else {
-        return;
-    };
-    let mut parts = head.start_line.split(' ');
-    let method = parts.next().unwrap_or("").to_string();
-    let path = parts.next().unwrap_or("").to_string();
+    let wire::Request {
+        method,
+        path,
+        headers,
+        body,
+    } = request;
 
     // Arrival: number the call, pick its fault and record it atomically, so
     // the numbering is the order the records appear in.
     let (index, fault) = {
         let mut st = shared.lock();
         let index = st.calls.len() as u64 + 1;
-        let fault = faults::select(&shared.faults, &shared.name, index).map(|r| r.kind.clone());
+        let fault = st
+            .armed
+            .iter()
+            .find(|(r, base)| index > *base && r.calls.matches(index - base))
+            .map(|(r, _)| r)
+            .or_else(|| faults::select(&shared.faults, &shared.name, index))
+            .map(|r| r.kind.clone());
         let key = shared
             .spec
             .idempotency_header
             .as_deref()
-            .and_then(|h| wire::header(&head.headers, h))
+            .and_then(|h| wire::header(&headers, h))
             .map(str::to_string);
         st.calls.push(CallRecord {
             index,
             method: method.clone(),
             path: path.clone(),
-            headers: head.headers.clone(),
+            headers: headers.clone(),
             body: String::from_utf8_lossy(&body).into_owned(),
             key,
             fault: fault.as_ref().map(|k| k.name().to_string()),
@@ -226,11 +301,10 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
         (index, fault)
     };
 
-    let mut stream = reader;
     match fault {
         None => {
             let answer = handle(&shared, index, &body);
-            let _ = write_answer(stream.get_mut(), &answer, None).await;
+            let _ = write_answer(&mut stream, &answer, None).await;
         }
         Some(FaultKind::Latency {
             delay_ms,
@@ -240,24 +314,24 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
                 faults::latency_delay(shared.seed, &shared.name, index, delay_ms, jitter_ms);
             tokio::time::sleep(delay).await;
             let answer = handle(&shared, index, &body);
-            let _ = write_answer(stream.get_mut(), &answer, None).await;
+            let _ = write_answer(&mut stream, &answer, None).await;
         }
         Some(FaultKind::Hang) => {
             // Hold the connection until the caller gives up; dropping the fake
             // ends it otherwise.
             let mut buf = [0u8; 1024];
-            while matches!(stream.get_mut().read(&mut buf).await, Ok(n) if n > 0) {}
+            while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
         }
         Some(FaultKind::RespondLate { delay_ms }) => {
             let answer = handle(&shared, index, &body);
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-            let _ = write_answer(stream.get_mut(), &answer, None).await;
+            let _ = write_answer(&mut stream, &answer, None).await;
         }
-        Some(FaultKind::ResetBefore) => reset(stream.get_mut()),
+        Some(FaultKind::ResetBefore) => reset(&mut stream),
         Some(FaultKind::ResetAfter) => {
             handle(&shared, index, &body);
             set_status(&shared, index, None);
-            reset(stream.get_mut());
+            reset(&mut stream);
         }
         Some(FaultKind::Status { status }) => {
             let answer = Answer {
@@ -266,16 +340,11 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
                 body: br#"{"error":"injected fault"}"#.to_vec(),
             };
             set_status(&shared, index, Some(status));
-            let _ = write_answer(stream.get_mut(), &answer, None).await;
+            let _ = write_answer(&mut stream, &answer, None).await;
         }
         Some(FaultKind::SlowBody { delay_ms }) => {
             let answer = handle(&shared, index, &body);
-            let _ = write_answer(
-                stream.get_mut(),
-                &answer,
-                Some(Duration::from_millis(delay_ms)),
-            )
-            .await;
+            let _ = write_answer(&mut stream, &answer, Some(Duration::from_millis(delay_ms))).await;
         }
     }
 }
@@ -331,7 +400,7 @@ fn handle(shared: &Shared, index: u64, request_body: &[u8]) -> Answer {
         body: if route.echo_body {
             request_body.to_vec()
         } else if let Some(n) = route.body_bytes {
-            super::run::generated_body(n)
+            generated_body(n)
         } else {
             fill(&route.body).into_bytes()
         },
@@ -495,6 +564,38 @@ body = '{{"id":"pch_{{effect}}","status":"succeeded"}}'
         let s = fake.summary();
         assert_eq!((s.calls, s.effects, s.replayed), (3, 2, 1));
         assert_eq!(s.effects_by_key.get("k1"), Some(&1));
+    }
+
+    #[tokio::test]
+    async fn armed_faults_count_their_calls_from_the_arming_and_come_first() {
+        let start =
+            rules(&[r#"{ fake = "provider", calls = "all", kind = "latency", delay_ms = 1 }"#]);
+        let fake = FakeServer::start("provider", &spec(false), &start, 1)
+            .await
+            .unwrap();
+        assert_eq!(charge(&fake, None).await.unwrap().status, 200);
+        assert_eq!(charge(&fake, None).await.unwrap().status, 200);
+        fake.arm(&rules(&[
+            r#"{ fake = "provider", calls = "2-", kind = "status", status = 503 }"#,
+            r#"{ fake = "other", calls = "all", kind = "hang" }"#,
+        ]));
+        // Call 3 is the first after the arming: not selected by "2-".
+        assert_eq!(charge(&fake, None).await.unwrap().status, 200);
+        assert_eq!(charge(&fake, None).await.unwrap().status, 503);
+        assert_eq!(charge(&fake, None).await.unwrap().status, 503);
+        let faults: Vec<Option<String>> = fake.calls().into_iter().map(|c| c.fault).collect();
+        let latency = Some("latency".to_string());
+        let status = Some("status".to_string());
+        assert_eq!(
+            faults,
+            [
+                latency.clone(),
+                latency.clone(),
+                latency,
+                status.clone(),
+                status
+            ]
+        );
     }
 
     #[tokio::test]

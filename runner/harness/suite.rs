@@ -1,9 +1,11 @@
-//! `acceptance.toml`: the types, loading and validation.
+//! `acceptance.toml`: the suite's types, loading and validation.
 //!
 //! Loading is two-stage: serde checks the shape (unknown keys are errors),
-//! then [`validate`] checks what serde cannot (a step naming an undeclared
+//! then validation checks what serde cannot (a step naming an undeclared
 //! fake, a placeholder nothing defines, a bad `calls` selector...) and reports
 //! every problem at once, each naming the check, the step and the field.
+//! The service, the fakes and the checks are validated here; each step kind
+//! validates its own fields (`steps/`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -12,19 +14,16 @@ use std::time::Duration;
 use serde::Deserialize;
 use thiserror::Error;
 
+use super::env::ServiceSpec;
+use super::fake::{FakeSpec, MAX_BODY_BYTES};
 use super::faults::{FaultRule, RawFault};
-use super::template;
+use super::loopback;
+use super::steps::{Step, StepCx};
+use super::validate::{check_placeholders, is_name, is_token};
 
 pub const FORMAT_VERSION: u32 = 1;
-/// The hard limit of a step without `within_ms`.
-pub const DEFAULT_STEP_LIMIT_MS: u64 = 5000;
 /// The hard limit of a whole check without `timeout_ms`.
 pub const DEFAULT_CHECK_LIMIT_MS: u64 = 30_000;
-const DEFAULT_LOG_WAIT_MS: u64 = 1000;
-const MAX_CONCURRENCY: u32 = 1000;
-const MAX_COUNT: u32 = 100_000;
-/// Generated bodies (`body_bytes`) are capped so a typo cannot eat the memory.
-pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, Error)]
 pub enum SuiteError {
@@ -65,57 +64,6 @@ struct RawSuite {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ServiceSpec {
-    #[serde(default = "default_startup_ms")]
-    pub startup_timeout_ms: u64,
-    pub ready: ReadySpec,
-    #[serde(default)]
-    pub env: BTreeMap<String, String>,
-}
-
-fn default_startup_ms() -> u64 {
-    10_000
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ReadySpec {
-    pub msg: String,
-    pub addr_field: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FakeSpec {
-    pub idempotency_header: Option<String>,
-    #[serde(default)]
-    pub routes: Vec<RouteSpec>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RouteSpec {
-    pub method: String,
-    pub path: String,
-    #[serde(default = "default_status")]
-    pub status: u16,
-    #[serde(default)]
-    pub body: String,
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// Answer with a generated body of this many bytes instead of `body`.
-    pub body_bytes: Option<usize>,
-    /// Answer with the request's body instead of `body`.
-    #[serde(default)]
-    pub echo_body: bool,
-}
-
-fn default_status() -> u16 {
-    200
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawCheck {
     name: String,
     #[serde(default)]
@@ -140,183 +88,6 @@ pub(crate) struct Check {
     pub timeout: Duration,
     pub faults: Vec<FaultRule>,
     pub steps: Vec<Step>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "do", rename_all = "snake_case")]
-pub(crate) enum Step {
-    Request(Box<RequestStep>),
-    FakeCalls(FakeCallsStep),
-    Sleep(SleepStep),
-    Signal(SignalStep),
-    Log(LogStep),
-    Metric(MetricStep),
-    Process(ProcessStep),
-    Restart(RestartStep),
-}
-
-impl Step {
-    fn kind(&self) -> &'static str {
-        match self {
-            Step::Request(_) => "request",
-            Step::FakeCalls(_) => "fake_calls",
-            Step::Sleep(_) => "sleep",
-            Step::Signal(_) => "signal",
-            Step::Log(_) => "log",
-            Step::Metric(_) => "metric",
-            Step::Process(_) => "process",
-            Step::Restart(_) => "restart",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RequestStep {
-    pub method: String,
-    pub path: String,
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    pub body: Option<String>,
-    #[serde(default = "one")]
-    pub concurrency: u32,
-    /// Total requests, sent `concurrency` at a time; default `concurrency`.
-    pub count: Option<u32>,
-    pub body_bytes: Option<usize>,
-    pub sign: Option<SignSpec>,
-    pub expect_body_bytes: Option<usize>,
-    #[serde(default)]
-    pub expect_status: Vec<u16>,
-    #[serde(default)]
-    pub expect_json: BTreeMap<String, toml::Value>,
-    #[serde(default)]
-    pub expect_header: BTreeMap<String, String>,
-    pub expect_body_contains: Option<String>,
-    pub within_ms: Option<u64>,
-    #[serde(default)]
-    pub save: BTreeMap<String, String>,
-}
-
-fn one() -> u32 {
-    1
-}
-
-impl RequestStep {
-    pub fn total(&self) -> u32 {
-        self.count.unwrap_or(self.concurrency)
-    }
-}
-
-/// HMAC-SHA256 request signing (webhook-style).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SignSpec {
-    pub header: String,
-    pub secret: String,
-    /// Template of the signed bytes; may use `{timestamp}` and `{body}`.
-    pub payload: String,
-    /// Template of the header value; may use `{timestamp}` and `{hmac}`.
-    pub value: String,
-    #[serde(default)]
-    pub timestamp_offset_s: i64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FakeCallsStep {
-    pub fake: String,
-    pub method: Option<String>,
-    pub path: Option<String>,
-    pub expect_calls: Option<u64>,
-    pub expect_effects: Option<u64>,
-    pub max_effects_per_key: Option<u64>,
-    pub key_json: Option<String>,
-    pub expect_min_calls: Option<u64>,
-    /// No more calls than this (checked when the step runs; with `within_ms`, on every poll).
-    pub expect_max_calls: Option<u64>,
-    /// Poll until the expectations hold (asynchronous work), up to this long.
-    pub within_ms: Option<u64>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SleepStep {
-    pub ms: u64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SignalStep {
-    pub signal: String,
-    #[serde(default = "default_step_limit")]
-    pub expect_exit_within_ms: u64,
-    pub expect_exit_code: Option<i32>,
-}
-
-fn default_step_limit() -> u64 {
-    DEFAULT_STEP_LIMIT_MS
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct LogStep {
-    pub expect_msg: String,
-    #[serde(default)]
-    pub expect_fields: BTreeMap<String, toml::Value>,
-    #[serde(default = "default_log_wait")]
-    pub within_ms: u64,
-}
-
-fn default_log_wait() -> u64 {
-    DEFAULT_LOG_WAIT_MS
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct MetricStep {
-    #[serde(default = "default_metrics_path")]
-    pub path: String,
-    /// The series exactly as printed, labels included.
-    pub name: String,
-    pub expect: Option<f64>,
-    pub expect_min: Option<f64>,
-    pub expect_max: Option<f64>,
-    pub within_ms: Option<u64>,
-}
-
-fn default_metrics_path() -> String {
-    "/metrics".to_string()
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ProcessStep {
-    pub expect_rss_max_mb: Option<u64>,
-    /// The peak RSS since the process started (`VmHWM`): catches a spike that
-    /// was already freed when the step runs.
-    pub expect_peak_rss_max_mb: Option<u64>,
-    pub expect_fds_max: Option<u64>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RestartStep {
-    #[serde(default = "default_restart_signal")]
-    pub signal: String,
-}
-
-fn default_restart_signal() -> String {
-    "KILL".to_string()
-}
-
-/// The number of a signal name accepted by `do = "signal"`.
-pub(crate) fn signal_number(name: &str) -> Option<i32> {
-    match name {
-        "TERM" => Some(libc::SIGTERM),
-        "INT" => Some(libc::SIGINT),
-        "KILL" => Some(libc::SIGKILL),
-        _ => None,
-    }
 }
 
 impl Suite {
@@ -373,27 +144,63 @@ impl Suite {
     }
 }
 
-fn validate(raw: RawSuite, _path: &Path, problems: &mut Vec<String>) -> Suite {
+/// The names a service or check `env` value may use.
+struct EnvNames {
+    fake_urls: BTreeSet<String>,
+}
+
+impl EnvNames {
+    fn known(&self, name: &str) -> bool {
+        name == "run_dir" || name == "run" || self.fake_urls.contains(name)
+    }
+}
+
+fn validate(raw: RawSuite, path: &Path, problems: &mut Vec<String>) -> Suite {
     if raw.format_version != FORMAT_VERSION {
         problems.push(format!(
             "field `format_version`: {} is not supported (this drill reads version {FORMAT_VERSION})",
             raw.format_version
         ));
     }
-    let service = &raw.service;
+    let names = EnvNames {
+        fake_urls: raw.fakes.keys().map(|f| format!("fake.{f}.url")).collect(),
+    };
+    validate_service(&raw.service, &names, problems);
+    validate_fakes(&raw.fakes, problems);
+    if raw.checks.is_empty() {
+        problems.push("no [[checks]]: a suite needs at least one".into());
+    }
+    let mut seen = BTreeSet::new();
+    let checks = raw
+        .checks
+        .into_iter()
+        .enumerate()
+        .map(|(ci, rc)| validate_check(rc, ci, &raw.fakes, &names, &mut seen, problems))
+        .collect();
+    Suite {
+        path: path.to_path_buf(),
+        service: raw.service,
+        fakes: raw.fakes,
+        checks,
+    }
+}
+
+fn validate_service(service: &ServiceSpec, names: &EnvNames, problems: &mut Vec<String>) {
     if service.startup_timeout_ms == 0 {
         problems.push("service: field `startup_timeout_ms` must be positive".into());
     }
     if service.ready.msg.is_empty() || service.ready.addr_field.is_empty() {
         problems.push("service: field `ready` needs a non-empty `msg` and `addr_field`".into());
     }
-    let fake_urls: BTreeSet<String> = raw.fakes.keys().map(|f| format!("fake.{f}.url")).collect();
-    let env_vars = |name: &str| name == "run_dir" || name == "run" || fake_urls.contains(name);
     for (key, value) in &service.env {
-        check_placeholders(value, &env_vars, &format!("service.env.{key}"), problems);
+        let at = format!("service.env.{key}");
+        check_placeholders(value, &|n| names.known(n), &at, problems);
+        check_listen(key, value, &at, problems);
     }
+}
 
-    for (name, fake) in &raw.fakes {
+fn validate_fakes(fakes: &BTreeMap<String, FakeSpec>, problems: &mut Vec<String>) {
+    for (name, fake) in fakes {
         if !is_name(name) {
             problems.push(format!(
                 "fakes.{name}: a fake name may only use letters, digits, `_` and `-`"
@@ -448,373 +255,129 @@ fn validate(raw: RawSuite, _path: &Path, problems: &mut Vec<String>) -> Suite {
             }
         }
     }
-
-    if raw.checks.is_empty() {
-        problems.push("no [[checks]]: a suite needs at least one".into());
-    }
-    let mut seen = BTreeSet::new();
-    let mut checks = Vec::new();
-    for (ci, rc) in raw.checks.into_iter().enumerate() {
-        let label = if rc.name.is_empty() {
-            format!("checks[{}]", ci + 1)
-        } else {
-            format!("check {:?}", rc.name)
-        };
-        if !is_name(&rc.name) {
-            problems.push(format!(
-                "{label}: field `name` must be non-empty letters, digits, `_` or `-`"
-            ));
-        } else if !seen.insert(rc.name.clone()) {
-            problems.push(format!(
-                "{label}: a check with this name is already defined"
-            ));
-        }
-        let timeout_ms = rc.timeout_ms.unwrap_or(DEFAULT_CHECK_LIMIT_MS);
-        if timeout_ms == 0 {
-            problems.push(format!("{label}: field `timeout_ms` must be positive"));
-        }
-        for (key, value) in &rc.env {
-            check_placeholders(value, &env_vars, &format!("{label}: env.{key}"), problems);
-        }
-
-        let mut faults = Vec::new();
-        for (fi, value) in rc.faults.into_iter().enumerate() {
-            let at = format!("{label}, faults[{}]", fi + 1);
-            let rule = value
-                .try_into::<RawFault>()
-                .map_err(|e| e.message().to_string())
-                .and_then(RawFault::into_rule);
-            match rule {
-                Ok(rule) => {
-                    if !raw.fakes.contains_key(&rule.fake) {
-                        problems.push(format!(
-                            "{at}: field `fake`: no fake named {:?} is declared",
-                            rule.fake
-                        ));
-                    }
-                    faults.push(rule);
-                }
-                Err(e) => problems.push(format!("{at}: {e}")),
-            }
-        }
-
-        if rc.steps.is_empty() {
-            problems.push(format!("{label}: no steps"));
-        }
-        let mut saved: BTreeSet<String> = BTreeSet::new();
-        let mut signalled = false;
-        let mut steps = Vec::new();
-        for (si, value) in rc.steps.into_iter().enumerate() {
-            let step: Step = match value.try_into() {
-                Ok(s) => s,
-                Err(e) => {
-                    problems.push(format!("{label}, step {}: {}", si + 1, e.message()));
-                    continue;
-                }
-            };
-            let at = format!("{label}, step {} ({})", si + 1, step.kind());
-            if signalled
-                && matches!(
-                    step,
-                    Step::Request(_) | Step::Signal(_) | Step::Metric(_) | Step::Process(_)
-                )
-            {
-                problems.push(format!(
-                    "{at}: the service was already stopped by an earlier signal step (add a restart step)"
-                ));
-            }
-            let known = |n: &str| {
-                n == "i"
-                    || n == "run"
-                    || n == "run_dir"
-                    || fake_urls.contains(n)
-                    || saved.contains(n)
-            };
-            match &step {
-                Step::Request(r) => {
-                    if !is_token(&r.method) {
-                        problems.push(format!(
-                            "{at}: field `method`: {:?} is not an HTTP method",
-                            r.method
-                        ));
-                    }
-                    if !r.path.starts_with('/') {
-                        problems.push(format!("{at}: field `path` must start with `/`"));
-                    }
-                    if !(1..=MAX_CONCURRENCY).contains(&r.concurrency) {
-                        problems.push(format!(
-                            "{at}: field `concurrency` must be 1..={MAX_CONCURRENCY}"
-                        ));
-                    }
-                    if r.count.is_some_and(|c| !(1..=MAX_COUNT).contains(&c)) {
-                        problems.push(format!("{at}: field `count` must be 1..={MAX_COUNT}"));
-                    }
-                    if r.body.is_some() && r.body_bytes.is_some() {
-                        problems.push(format!("{at}: `body` and `body_bytes` exclude each other"));
-                    }
-                    if r.body_bytes.is_some_and(|n| n > MAX_BODY_BYTES) {
-                        problems.push(format!("{at}: field `body_bytes` exceeds {MAX_BODY_BYTES}"));
-                    }
-                    if let Some(sign) = &r.sign {
-                        if !is_token(&sign.header) {
-                            problems.push(format!(
-                                "{at}: field `sign.header`: {:?} is not a header name",
-                                sign.header
-                            ));
-                        }
-                        let with_ts = |extra: &'static str| {
-                            move |n: &str| n == "timestamp" || n == extra || known(n)
-                        };
-                        check_placeholders(
-                            &sign.secret,
-                            &known,
-                            &format!("{at}: field `sign.secret`"),
-                            problems,
-                        );
-                        check_placeholders(
-                            &sign.payload,
-                            &with_ts("body"),
-                            &format!("{at}: field `sign.payload`"),
-                            problems,
-                        );
-                        check_placeholders(
-                            &sign.value,
-                            &with_ts("hmac"),
-                            &format!("{at}: field `sign.value`"),
-                            problems,
-                        );
-                    }
-                    for s in &r.expect_status {
-                        if !(100..=599).contains(s) {
-                            problems.push(format!(
-                                "{at}: field `expect_status`: {s} is not an HTTP status"
-                            ));
-                        }
-                    }
-                    if let Some(ms) = r.within_ms {
-                        if ms == 0 || ms > timeout_ms {
-                            problems.push(format!(
-                                "{at}: field `within_ms` must be 1..={timeout_ms} (the check's limit)"
-                            ));
-                        }
-                    }
-                    check_placeholders(&r.path, &known, &format!("{at}: field `path`"), problems);
-                    for (h, v) in &r.headers {
-                        check_placeholders(v, &known, &format!("{at}: header {h}"), problems);
-                    }
-                    if let Some(b) = &r.body {
-                        check_placeholders(b, &known, &format!("{at}: field `body`"), problems);
-                    }
-                    for (ptr, v) in &r.expect_json {
-                        if !is_pointer(ptr) {
-                            problems.push(format!("{at}: field `expect_json`: {ptr:?} is not a JSON pointer (\"/a/b\")"));
-                        }
-                        check_value_placeholders(
-                            v,
-                            &known,
-                            &format!("{at}: expect_json {ptr}"),
-                            problems,
-                        );
-                    }
-                    for (h, v) in &r.expect_header {
-                        check_placeholders(
-                            v,
-                            &known,
-                            &format!("{at}: expect_header {h}"),
-                            problems,
-                        );
-                    }
-                    if let Some(b) = &r.expect_body_contains {
-                        check_placeholders(
-                            b,
-                            &known,
-                            &format!("{at}: field `expect_body_contains`"),
-                            problems,
-                        );
-                    }
-                    for (name, ptr) in &r.save {
-                        if !is_pointer(ptr) {
-                            problems.push(format!(
-                                "{at}: field `save.{name}`: {ptr:?} is not a JSON pointer"
-                            ));
-                        }
-                        if !is_name(name) || matches!(name.as_str(), "i" | "run" | "run_dir") {
-                            problems.push(format!(
-                                "{at}: field `save`: {name:?} cannot be used as a saved name"
-                            ));
-                        }
-                    }
-                }
-                Step::FakeCalls(f) => match raw.fakes.get(&f.fake) {
-                    None => problems.push(format!(
-                        "{at}: field `fake`: no fake named {:?} is declared",
-                        f.fake
-                    )),
-                    Some(fake) => {
-                        if f.expect_calls.is_none()
-                            && f.expect_effects.is_none()
-                            && f.max_effects_per_key.is_none()
-                            && f.expect_min_calls.is_none()
-                            && f.expect_max_calls.is_none()
-                        {
-                            problems.push(format!(
-                                "{at}: expects nothing: add `expect_calls`, `expect_min_calls`, `expect_max_calls`, `expect_effects` or `max_effects_per_key`"
-                            ));
-                        }
-                        if f.within_ms.is_some_and(|ms| ms == 0 || ms > timeout_ms) {
-                            problems
-                                .push(format!("{at}: field `within_ms` must be 1..={timeout_ms}"));
-                        }
-                        if f.max_effects_per_key.is_some()
-                            && f.key_json.is_none()
-                            && fake.idempotency_header.is_none()
-                        {
-                            problems.push(format!(
-                                "{at}: field `max_effects_per_key` needs `key_json` (the fake has no idempotency_header)"
-                            ));
-                        }
-                        if let Some(ptr) = &f.key_json {
-                            if !is_pointer(ptr) {
-                                problems.push(format!(
-                                    "{at}: field `key_json`: {ptr:?} is not a JSON pointer"
-                                ));
-                            }
-                        }
-                    }
-                },
-                Step::Sleep(s) => {
-                    if s.ms > timeout_ms {
-                        problems.push(format!(
-                            "{at}: field `ms` exceeds the check's limit of {timeout_ms} ms"
-                        ));
-                    }
-                }
-                Step::Signal(s) => {
-                    signalled = true;
-                    if signal_number(&s.signal).is_none() {
-                        problems.push(format!(
-                            "{at}: field `signal`: {:?} is not one of TERM, INT, KILL",
-                            s.signal
-                        ));
-                    }
-                    if s.expect_exit_within_ms == 0 || s.expect_exit_within_ms > timeout_ms {
-                        problems.push(format!(
-                            "{at}: field `expect_exit_within_ms` must be 1..={timeout_ms}"
-                        ));
-                    }
-                }
-                Step::Metric(m) => {
-                    if m.name.is_empty() {
-                        problems.push(format!("{at}: field `name` is empty"));
-                    }
-                    if !m.path.starts_with('/') {
-                        problems.push(format!("{at}: field `path` must start with `/`"));
-                    }
-                    if m.expect.is_none() && m.expect_min.is_none() && m.expect_max.is_none() {
-                        problems.push(format!(
-                            "{at}: expects nothing: add `expect`, `expect_min` or `expect_max`"
-                        ));
-                    }
-                    if m.within_ms.is_some_and(|ms| ms == 0 || ms > timeout_ms) {
-                        problems.push(format!("{at}: field `within_ms` must be 1..={timeout_ms}"));
-                    }
-                }
-                Step::Process(p) => {
-                    if p.expect_rss_max_mb.is_none()
-                        && p.expect_peak_rss_max_mb.is_none()
-                        && p.expect_fds_max.is_none()
-                    {
-                        problems.push(format!(
-                            "{at}: expects nothing: add `expect_rss_max_mb`, `expect_peak_rss_max_mb` or `expect_fds_max`"
-                        ));
-                    }
-                }
-                Step::Restart(r) => {
-                    signalled = false;
-                    if !matches!(r.signal.as_str(), "KILL" | "TERM") {
-                        problems.push(format!(
-                            "{at}: field `signal`: {:?} is not KILL or TERM",
-                            r.signal
-                        ));
-                    }
-                }
-                Step::Log(l) => {
-                    if l.expect_msg.is_empty() {
-                        problems.push(format!("{at}: field `expect_msg` is empty"));
-                    }
-                    for (k, v) in &l.expect_fields {
-                        check_value_placeholders(
-                            v,
-                            &known,
-                            &format!("{at}: expect_fields {k}"),
-                            problems,
-                        );
-                    }
-                }
-            }
-            if let Step::Request(r) = &step {
-                saved.extend(r.save.keys().cloned());
-            }
-            steps.push(step);
-        }
-        checks.push(Check {
-            name: rc.name,
-            summary: rc.summary,
-            env: rc.env,
-            timeout: Duration::from_millis(timeout_ms),
-            faults,
-            steps,
-        });
-    }
-    Suite {
-        path: _path.to_path_buf(),
-        service: raw.service,
-        fakes: raw.fakes,
-        checks,
-    }
 }
 
-fn check_placeholders(s: &str, known: &dyn Fn(&str) -> bool, at: &str, problems: &mut Vec<String>) {
-    for name in template::placeholders(s) {
-        if !known(name) {
-            problems.push(format!("{at}: unknown placeholder {{{name}}}"));
-        }
-    }
-}
-
-fn check_value_placeholders(
-    v: &toml::Value,
-    known: &dyn Fn(&str) -> bool,
-    at: &str,
+/// One `[[checks]]`: its name, limit and env, its fault rules, then its steps
+/// in order (what each may use depends on the steps before it).
+fn validate_check(
+    rc: RawCheck,
+    ci: usize,
+    fakes: &BTreeMap<String, FakeSpec>,
+    names: &EnvNames,
+    seen: &mut BTreeSet<String>,
     problems: &mut Vec<String>,
-) {
-    match v {
-        toml::Value::String(s) => check_placeholders(s, known, at, problems),
-        toml::Value::Array(a) => a
-            .iter()
-            .for_each(|v| check_value_placeholders(v, known, at, problems)),
-        toml::Value::Table(t) => t
-            .values()
-            .for_each(|v| check_value_placeholders(v, known, at, problems)),
-        _ => {}
+) -> Check {
+    let label = if rc.name.is_empty() {
+        format!("checks[{}]", ci + 1)
+    } else {
+        format!("check {:?}", rc.name)
+    };
+    if !is_name(&rc.name) {
+        problems.push(format!(
+            "{label}: field `name` must be non-empty letters, digits, `_` or `-`"
+        ));
+    } else if !seen.insert(rc.name.clone()) {
+        problems.push(format!(
+            "{label}: a check with this name is already defined"
+        ));
+    }
+    let timeout_ms = rc.timeout_ms.unwrap_or(DEFAULT_CHECK_LIMIT_MS);
+    if timeout_ms == 0 {
+        problems.push(format!("{label}: field `timeout_ms` must be positive"));
+    }
+    for (key, value) in &rc.env {
+        let at = format!("{label}: env.{key}");
+        check_placeholders(value, &|n| names.known(n), &at, problems);
+        check_listen(key, value, &at, problems);
+    }
+
+    let mut faults = Vec::new();
+    for (fi, value) in rc.faults.into_iter().enumerate() {
+        let at = format!("{label}, faults[{}]", fi + 1);
+        let rule = value
+            .try_into::<RawFault>()
+            .map_err(|e| e.message().to_string())
+            .and_then(RawFault::into_rule);
+        match rule {
+            Ok(rule) => {
+                if !fakes.contains_key(&rule.fake) {
+                    problems.push(format!(
+                        "{at}: field `fake`: no fake named {:?} is declared",
+                        rule.fake
+                    ));
+                }
+                faults.push(rule);
+            }
+            Err(e) => problems.push(format!("{at}: {e}")),
+        }
+    }
+
+    if rc.steps.is_empty() {
+        problems.push(format!("{label}: no steps"));
+    }
+    let steps = validate_steps(rc.steps, &label, timeout_ms, fakes, names, problems);
+    Check {
+        name: rc.name,
+        summary: rc.summary,
+        env: rc.env,
+        timeout: Duration::from_millis(timeout_ms),
+        faults,
+        steps,
     }
 }
 
-fn is_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+/// A check's steps in order: each parsed by its kind and validated by it,
+/// with the placeholders defined so far and the service's state (a step that
+/// needs the service cannot follow one that stopped it, unless a restart came
+/// between).
+fn validate_steps(
+    raw: Vec<toml::Value>,
+    label: &str,
+    timeout_ms: u64,
+    fakes: &BTreeMap<String, FakeSpec>,
+    names: &EnvNames,
+    problems: &mut Vec<String>,
+) -> Vec<Step> {
+    let mut saved: BTreeSet<String> = BTreeSet::new();
+    let mut running = true;
+    let mut steps = Vec::new();
+    for (si, value) in raw.into_iter().enumerate() {
+        let step = match Step::parse(value) {
+            Ok(s) => s,
+            Err(e) => {
+                problems.push(format!("{label}, step {}: {e}", si + 1));
+                continue;
+            }
+        };
+        let at = format!("{label}, step {} ({})", si + 1, step.kind());
+        if !running && step.needs_service() {
+            problems.push(format!(
+                "{at}: the service was already stopped by an earlier signal step (add a restart step)"
+            ));
+        }
+        let known = |n: &str| n == "i" || names.known(n) || saved.contains(n);
+        step.validate(&mut StepCx {
+            at,
+            timeout_ms,
+            fakes,
+            known: &known,
+            problems,
+        });
+        if let Some(after) = step.service_after() {
+            running = after;
+        }
+        saved.extend(step.saves());
+        steps.push(step);
+    }
+    steps
 }
 
-/// An HTTP token (method or header name).
-fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-fn is_pointer(s: &str) -> bool {
-    s.is_empty() || s.starts_with('/')
+fn check_listen(key: &str, value: &str, at: &str, problems: &mut Vec<String>) {
+    if let Some(instead) = loopback::non_loopback_listen(key, value) {
+        problems.push(format!(
+            "{at}: {value:?} would make the service reachable from other machines; the kit runs services on loopback only: write {instead:?}"
+        ));
+    }
 }
 
 #[cfg(test)]
@@ -978,7 +541,7 @@ do = "teleport"
             "{msg}"
         );
         assert!(
-            msg.contains("check \"c1\", step 2: unknown variant `teleport`"),
+            msg.contains("check \"c1\", step 2: field `do`: unknown step kind `teleport`, expected one of `request`, `fake_calls`, `sleep`, `signal`, `log`, `metric`, `process`, `restart`"),
             "{msg}"
         );
     }
@@ -1043,10 +606,7 @@ ms = 1
 
     #[test]
     fn worker_and_proxy_steps_parse_and_a_restart_reopens_the_service() {
-        parse(
-            r#"
-[[checks]]
-name = "c1"
+        let steps = r#"
 [[checks.steps]]
 do = "request"
 method = "POST"
@@ -1077,9 +637,37 @@ do = "restart"
 do = "request"
 method = "GET"
 path = "/healthz"
-"#,
-        )
-        .unwrap();
+"#;
+        let suite = parse(&format!("[[checks]]\nname = \"c1\"\n{steps}")).unwrap();
+        let kinds: Vec<&str> = suite
+            .check("c1")
+            .unwrap()
+            .steps
+            .iter()
+            .map(|s| s.kind())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "request",
+                "fake_calls",
+                "metric",
+                "process",
+                "signal",
+                "restart",
+                "request"
+            ]
+        );
+        // The same steps without the restart: the last request would reach a
+        // service the signal step stopped.
+        let without = steps.replace("[[checks.steps]]\ndo = \"restart\"\n", "");
+        assert_ne!(without, steps);
+        let msg = problems(&format!("[[checks]]\nname = \"c1\"\n{without}"));
+        assert!(msg.contains("1 problem(s)"), "{msg}");
+        assert!(
+            msg.contains("check \"c1\", step 6 (request): the service was already stopped by an earlier signal step (add a restart step)"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -1118,6 +706,40 @@ signal = "INT"
         assert!(msg.contains("step 2 (metric): expects nothing"), "{msg}");
         assert!(
             msg.contains("step 3 (restart): field `signal`: \"INT\" is not KILL or TERM"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_listen_address_beyond_loopback_is_refused_naming_the_field_and_the_fix() {
+        let text = HEAD.replace(
+            "[service.env]\n",
+            "[service.env]\nLISTEN_ADDR = \"0.0.0.0:0\"\n",
+        );
+        let checks = r#"
+[[checks]]
+name = "c1"
+env = { BIND = ":8080" }
+[[checks.steps]]
+do = "sleep"
+ms = 1
+"#;
+        let msg = Suite::parse(
+            &format!("{text}\n{checks}"),
+            Path::new("scen/acceptance.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            msg.starts_with("scen/acceptance.toml: 2 problem(s)"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains(r#"service.env.LISTEN_ADDR: "0.0.0.0:0" would make the service reachable from other machines; the kit runs services on loopback only: write "127.0.0.1:0""#),
+            "{msg}"
+        );
+        assert!(
+            msg.contains(r#"check "c1": env.BIND: ":8080" would make the service reachable from other machines; the kit runs services on loopback only: write "127.0.0.1:8080""#),
             "{msg}"
         );
     }

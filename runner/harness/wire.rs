@@ -1,8 +1,10 @@
-//! HTTP/1.1 framing shared by the fake servers and the client: the head
-//! (start line + headers) and bodies by Content-Length, chunked or until EOF.
+//! The request a fake receives: its head parsed by `httparse`, its body read
+//! by Content-Length or chunked (chunk sizes parsed by `httparse` too).
 //!
-//! Hand-rolled on purpose: the harness must control every byte and every
-//! close (resets, hangs, trickled bodies), which a full HTTP stack hides.
+//! The fakes read requests off the raw socket rather than through an HTTP
+//! server library because their faults act on the connection itself (see
+//! `fake.rs`); this module is only the reading half, so nothing of HTTP
+//! framing is hand-parsed but the loop that feeds bytes to `httparse`.
 
 use std::io;
 
@@ -13,6 +15,8 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 const MAX_HEAD: usize = 64 * 1024;
 /// Larger bodies are refused, so a runaway service cannot exhaust memory.
 const MAX_BODY: usize = 16 * 1024 * 1024;
+/// Headers of one request at most.
+const MAX_HEADERS: usize = 128;
 
 #[derive(Debug, Error)]
 pub enum WireError {
@@ -28,10 +32,14 @@ pub enum WireError {
     Malformed(String),
 }
 
+/// One request as received: header names as sent (case kept).
 #[derive(Debug, Clone)]
-pub struct Head {
-    pub start_line: String,
+pub struct Request {
+    pub method: String,
+    /// The request target as sent, query included.
+    pub path: String,
     pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 /// The value of the first header called `name` (case-insensitive).
@@ -42,221 +50,197 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
         .map(|(_, v)| v.as_str())
 }
 
-/// A reader with a buffer of bytes received but not yet consumed.
-pub struct Reader<R> {
-    inner: R,
-    buf: Vec<u8>,
+/// Reads one request from `stream`; `None` on a clean EOF before any byte.
+pub async fn read_request<R: AsyncRead + Unpin>(
+    stream: &mut R,
+) -> Result<Option<Request>, WireError> {
+    let mut buf = Vec::new();
+    let (head_len, mut request) = loop {
+        if let Some(parsed) = parse_head(&buf)? {
+            break parsed;
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(WireError::HeadTooLarge);
+        }
+        if !fill(stream, &mut buf).await? {
+            return if buf.is_empty() {
+                Ok(None)
+            } else {
+                Err(WireError::UnexpectedEof)
+            };
+        }
+    };
+    buf.drain(..head_len);
+    let chunked = header(&request.headers, "transfer-encoding").is_some_and(|te| {
+        te.split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case("chunked"))
+    });
+    request.body = if chunked {
+        read_chunked(stream, buf).await?
+    } else if let Some(len) = header(&request.headers, "content-length") {
+        let len: usize = len
+            .trim()
+            .parse()
+            .map_err(|_| WireError::Malformed(format!("Content-Length {len:?}")))?;
+        if len > MAX_BODY {
+            return Err(WireError::BodyTooLarge);
+        }
+        take(stream, &mut buf, len).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Some(request))
 }
 
-impl<R: AsyncRead + Unpin> Reader<R> {
-    pub fn new(inner: R) -> Self {
-        Reader {
-            inner,
-            buf: Vec::new(),
-        }
-    }
-
-    pub fn get_mut(&mut self) -> &mut R {
-        &mut self.inner
-    }
-
-    /// Reads more bytes into the buffer; `false` at EOF.
-    async fn fill(&mut self) -> Result<bool, WireError> {
-        let mut chunk = [0u8; 8192];
-        let n = self.inner.read(&mut chunk).await?;
-        self.buf.extend_from_slice(&chunk[..n]);
-        Ok(n > 0)
-    }
-
-    /// The next head, or `None` on a clean EOF before any byte of it.
-    pub async fn read_head(&mut self) -> Result<Option<Head>, WireError> {
-        loop {
-            if let Some(end) = find(&self.buf, b"\r\n\r\n") {
-                let head: Vec<u8> = self.buf.drain(..end + 4).collect();
-                return parse_head(&head[..end]).map(Some);
-            }
-            if self.buf.len() > MAX_HEAD {
-                return Err(WireError::HeadTooLarge);
-            }
-            if !self.fill().await? {
-                return if self.buf.is_empty() {
-                    Ok(None)
-                } else {
-                    Err(WireError::UnexpectedEof)
-                };
-            }
-        }
-    }
-
-    /// The body that follows `headers`. `to_eof` allows a body delimited by the
-    /// end of the connection (responses only).
-    pub async fn read_body(
-        &mut self,
-        headers: &[(String, String)],
-        to_eof: bool,
-    ) -> Result<Vec<u8>, WireError> {
-        let chunked = header(headers, "transfer-encoding").is_some_and(|te| {
-            te.split(',')
-                .any(|t| t.trim().eq_ignore_ascii_case("chunked"))
-        });
-        if chunked {
-            return self.read_chunked().await;
-        }
-        if let Some(len) = header(headers, "content-length") {
-            let len: usize = len
-                .trim()
-                .parse()
-                .map_err(|_| WireError::Malformed(format!("Content-Length {len:?}")))?;
-            if len > MAX_BODY {
-                return Err(WireError::BodyTooLarge);
-            }
-            return self.take(len).await;
-        }
-        if !to_eof {
-            return Ok(Vec::new());
-        }
-        while self.fill().await? {
-            if self.buf.len() > MAX_BODY {
-                return Err(WireError::BodyTooLarge);
-            }
-        }
-        Ok(std::mem::take(&mut self.buf))
-    }
-
-    async fn take(&mut self, n: usize) -> Result<Vec<u8>, WireError> {
-        while self.buf.len() < n {
-            if !self.fill().await? {
-                return Err(WireError::UnexpectedEof);
-            }
-        }
-        Ok(self.buf.drain(..n).collect())
-    }
-
-    async fn line(&mut self) -> Result<String, WireError> {
-        loop {
-            if let Some(end) = find(&self.buf, b"\r\n") {
-                let line: Vec<u8> = self.buf.drain(..end + 2).collect();
-                return Ok(String::from_utf8_lossy(&line[..end]).into_owned());
-            }
-            if self.buf.len() > MAX_HEAD {
-                return Err(WireError::HeadTooLarge);
-            }
-            if !self.fill().await? {
-                return Err(WireError::UnexpectedEof);
-            }
-        }
-    }
-
-    async fn read_chunked(&mut self) -> Result<Vec<u8>, WireError> {
-        let mut body = Vec::new();
-        loop {
-            let line = self.line().await?;
-            let size_hex = line.split(';').next().unwrap_or("").trim();
-            let size = usize::from_str_radix(size_hex, 16)
-                .map_err(|_| WireError::Malformed(format!("chunk size {line:?}")))?;
-            if size == 0 {
-                // Trailers, up to the empty line.
-                while !self.line().await?.is_empty() {}
-                return Ok(body);
-            }
-            if body.len() + size > MAX_BODY {
-                return Err(WireError::BodyTooLarge);
-            }
-            let chunk = self.take(size + 2).await?;
-            if &chunk[size..] != b"\r\n" {
-                return Err(WireError::Malformed("chunk not followed by CRLF".into()));
-            }
-            body.extend_from_slice(&chunk[..size]);
-        }
-    }
+/// The head at the start of `buf` and its length, or `None` if incomplete.
+fn parse_head(buf: &[u8]) -> Result<Option<(usize, Request)>, WireError> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut headers);
+    let len = match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(WireError::Malformed(e.to_string())),
+    };
+    Ok(Some((
+        len,
+        Request {
+            method: parsed.method.unwrap_or_default().to_string(),
+            path: parsed.path.unwrap_or_default().to_string(),
+            headers: parsed
+                .headers
+                .iter()
+                .map(|h| {
+                    let value = String::from_utf8_lossy(h.value).trim().to_string();
+                    (h.name.to_string(), value)
+                })
+                .collect(),
+            body: Vec::new(),
+        },
+    )))
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+/// Reads more bytes into `buf`; `false` at EOF.
+async fn fill<R: AsyncRead + Unpin>(stream: &mut R, buf: &mut Vec<u8>) -> Result<bool, WireError> {
+    let mut chunk = [0u8; 8192];
+    let n = stream.read(&mut chunk).await?;
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(n > 0)
 }
 
-fn parse_head(bytes: &[u8]) -> Result<Head, WireError> {
-    let text =
-        std::str::from_utf8(bytes).map_err(|_| WireError::Malformed("head is not UTF-8".into()))?;
-    let mut lines = text.split("\r\n");
-    let start_line = lines.next().unwrap_or("").to_string();
-    if start_line.is_empty() {
-        return Err(WireError::Malformed("empty start line".into()));
+/// The next `n` bytes: from `buf` first, then from the stream.
+async fn take<R: AsyncRead + Unpin>(
+    stream: &mut R,
+    buf: &mut Vec<u8>,
+    n: usize,
+) -> Result<Vec<u8>, WireError> {
+    while buf.len() < n {
+        if !fill(stream, buf).await? {
+            return Err(WireError::UnexpectedEof);
+        }
     }
-    let mut headers = Vec::new();
-    for line in lines {
-        let (k, v) = line
-            .split_once(':')
-            .ok_or_else(|| WireError::Malformed(format!("header line {line:?}")))?;
-        headers.push((k.trim().to_string(), v.trim().to_string()));
+    Ok(buf.drain(..n).collect())
+}
+
+async fn read_chunked<R: AsyncRead + Unpin>(
+    stream: &mut R,
+    mut buf: Vec<u8>,
+) -> Result<Vec<u8>, WireError> {
+    let mut body = Vec::new();
+    loop {
+        let (consumed, size) = loop {
+            match httparse::parse_chunk_size(&buf) {
+                Ok(httparse::Status::Complete(parsed)) => break parsed,
+                Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
+                    return Err(WireError::HeadTooLarge)
+                }
+                Ok(httparse::Status::Partial) => {
+                    if !fill(stream, &mut buf).await? {
+                        return Err(WireError::UnexpectedEof);
+                    }
+                }
+                Err(_) => {
+                    let line = String::from_utf8_lossy(&buf[..buf.len().min(40)]).into_owned();
+                    return Err(WireError::Malformed(format!("chunk size {line:?}")));
+                }
+            }
+        };
+        buf.drain(..consumed);
+        let size = usize::try_from(size).map_err(|_| WireError::BodyTooLarge)?;
+        if size == 0 {
+            // Trailers are not read: the fake answers and closes.
+            return Ok(body);
+        }
+        if body.len() + size > MAX_BODY {
+            return Err(WireError::BodyTooLarge);
+        }
+        let chunk = take(stream, &mut buf, size + 2).await?;
+        if &chunk[size..] != b"\r\n" {
+            return Err(WireError::Malformed("chunk not followed by CRLF".into()));
+        }
+        body.extend_from_slice(&chunk[..size]);
     }
-    Ok(Head {
-        start_line,
-        headers,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    async fn read_all(bytes: &[u8], to_eof: bool) -> Result<(Head, Vec<u8>), WireError> {
-        let mut r = Reader::new(bytes);
-        let head = r.read_head().await?.ok_or(WireError::UnexpectedEof)?;
-        let body = r.read_body(&head.headers, to_eof).await?;
-        Ok((head, body))
+    async fn read(mut bytes: &[u8]) -> Result<Option<Request>, WireError> {
+        read_request(&mut bytes).await
     }
 
     #[tokio::test]
-    async fn content_length_body() {
-        let (head, body) = read_all(
-            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A:  b \r\n\r\nhelloEXTRA",
-            true,
+    async fn a_content_length_request_keeps_its_header_case_and_exact_body() {
+        let r = read(
+            b"POST /v1/charges?x=1 HTTP/1.1\r\nIdempotency-Key: k1\r\nContent-Length: 5\r\nX-A:  b \r\n\r\nhelloEXTRA",
         )
         .await
+        .unwrap()
         .unwrap();
-        assert_eq!(head.start_line, "HTTP/1.1 200 OK");
-        assert_eq!(header(&head.headers, "x-a"), Some("b"));
-        assert_eq!(body, b"hello");
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str()),
+            ("POST", "/v1/charges?x=1")
+        );
+        assert_eq!(
+            r.headers[0],
+            ("Idempotency-Key".to_string(), "k1".to_string())
+        );
+        assert_eq!(header(&r.headers, "x-a"), Some("b"));
+        assert_eq!(r.body, b"hello");
     }
 
     #[tokio::test]
-    async fn chunked_body_with_extensions_and_trailers() {
-        let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nWiki\r\n5\r\npedia\r\n0\r\nT: 1\r\n\r\n";
-        let (_, body) = read_all(raw, true).await.unwrap();
-        assert_eq!(body, b"Wikipedia");
+    async fn a_chunked_request_body_is_joined_with_extensions_ignored() {
+        let raw = b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n";
+        assert_eq!(read(raw).await.unwrap().unwrap().body, b"Wikipedia");
     }
 
     #[tokio::test]
-    async fn body_to_eof_only_when_allowed() {
-        let raw = b"HTTP/1.1 200 OK\r\n\r\nall of it";
-        assert_eq!(read_all(raw, true).await.unwrap().1, b"all of it");
-        assert_eq!(read_all(raw, false).await.unwrap().1, b"");
+    async fn a_request_without_length_has_no_body() {
+        let r = read(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nignored")
+            .await
+            .unwrap();
+        assert!(r.unwrap().body.is_empty());
     }
 
     #[tokio::test]
-    async fn truncated_and_malformed_messages_are_errors() {
+    async fn truncated_and_malformed_requests_are_errors() {
         assert!(matches!(
-            read_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", true).await,
+            read(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nshort").await,
             Err(WireError::UnexpectedEof)
         ));
         assert!(matches!(
-            read_all(b"HTTP/1.1 200 OK\r\nContent-Len", true).await,
+            read(b"POST / HTTP/1.1\r\nContent-Len").await,
             Err(WireError::UnexpectedEof)
         ));
         assert!(matches!(
-            read_all(b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n", true).await,
+            read(b"POST / HTTP/1.1\r\nno colon\r\n\r\n").await,
             Err(WireError::Malformed(_))
         ));
         assert!(matches!(
-            read_all(
-                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-                true
-            )
-            .await,
+            read(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").await,
             Err(WireError::Malformed(_))
         ));
-        let mut r = Reader::new(&b""[..]);
-        assert!(r.read_head().await.unwrap().is_none());
+        assert!(read(b"").await.unwrap().is_none());
     }
 }

@@ -29,7 +29,8 @@
 use serde::Serialize;
 
 use super::km::Obs;
-use super::rng::Rng;
+use rand_xoshiro::rand_core::{Rng as _, SeedableRng as _};
+use rand_xoshiro::Xoshiro256StarStar as Rng;
 
 pub const DEFAULT_RESAMPLES: u32 = 10_000;
 pub const DEFAULT_SEED: u64 = 20_250_101;
@@ -173,7 +174,7 @@ impl Sorted {
                 let t = self.times[k];
                 if (num * f64::from(at_risk) / dr - 0.5).abs() <= FLAT {
                     if let Some(j) = (k + 1..self.len()).find(|&j| self.event[j] && w.at(j) > 0) {
-                        return Some((t + self.times[j]) / 2.0);
+                        return Some(t.midpoint(self.times[j]));
                     }
                 }
                 return Some(t);
@@ -373,7 +374,7 @@ impl Plan {
     fn resample(&self, seed: u64, i: u32, counts: &mut [u32], out: &mut Vec<f64>) {
         let stream = u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         for g in self.groups.iter().filter(|g| g.draw) {
-            let mut rng = Rng::seeded(seed ^ g.key ^ stream);
+            let mut rng = Rng::seed_from_u64(seed ^ g.key ^ stream);
             let (na, nb) = (g.a.len(), g.b.len());
             let (ca, rest) = counts[g.offset..g.offset + na + nb].split_at_mut(na);
             draw(&mut rng, ca);
@@ -541,6 +542,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::stats::km::{KaplanMeier, Time};
+    use crate::stats::test_rng::below;
 
     fn group(times: &[f64]) -> Vec<Obs> {
         times.iter().map(|&t| Obs::event(t)).collect()
@@ -594,8 +596,8 @@ mod tests {
     fn tied(rng: &mut Rng, n: usize, censored_pct: usize) -> Vec<Obs> {
         (0..n)
             .map(|_| Obs {
-                time: (1 + rng.below(12)) as f64 * 60.0,
-                event: rng.below(100) >= censored_pct,
+                time: (1 + below(rng, 12)) as f64 * 60.0,
+                event: below(rng, 100) >= censored_pct,
             })
             .collect()
     }
@@ -606,11 +608,15 @@ mod tests {
         // (midpoint rule), medians not reached, empty stretches: the
         // telescoped pass must give R's median every time, per stratum and
         // over pooled strata.
-        let mut rng = Rng::seeded(11);
+        let mut rng = Rng::seed_from_u64(11);
         let mut midpoints = 0;
         let mut unreached = 0;
         for case in 0..400 {
-            let sizes = [1 + rng.below(9), 1 + rng.below(30), 1 + rng.below(5)];
+            let sizes = [
+                1 + below(&mut rng, 9),
+                1 + below(&mut rng, 30),
+                1 + below(&mut rng, 5),
+            ];
             let pct = [0, 20, 50, 80][case % 4];
             let strata: Vec<Vec<Obs>> = sizes.iter().map(|&n| tied(&mut rng, n, pct)).collect();
             let groups: Vec<Group<'_>> = strata
@@ -672,7 +678,7 @@ mod tests {
 
     #[test]
     fn draws_are_uniform_and_sum_to_the_sample_size() {
-        let mut rng = Rng::seeded(5);
+        let mut rng = Rng::seed_from_u64(5);
         let mut total = [0u64; 7];
         let mut counts = [0u32; 7];
         for _ in 0..20_000 {
@@ -694,7 +700,7 @@ mod tests {
     /// language. `spread`: whether group medians differ (12 to 40 minutes) or
     /// all are 25 minutes.
     fn design(n: usize, spread: bool) -> Vec<(String, Vec<Obs>, Vec<Obs>)> {
-        let mut rng = Rng::seeded(2025);
+        let mut rng = Rng::seed_from_u64(2025);
         let mut normal = move || {
             // Box–Muller from two uniforms in (0, 1).
             let u = |r: &mut Rng| (r.next_u64() >> 11) as f64 / (1u64 << 53) as f64 + 1e-17;

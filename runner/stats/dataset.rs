@@ -49,10 +49,30 @@ pub struct Observation {
     pub time_to_find_s: Option<f64>,
     /// Active seconds to the fix, or to the censoring (give-up, time-out, now).
     pub time_s: f64,
+    /// Test-first attempts: active seconds to the first reproducing test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_to_test_s: Option<f64>,
     pub submits: u32,
     pub hints: u32,
     /// Where it came from: a record's path, or `file.csv:line`.
     pub source: String,
+    pub flags: Flags,
+}
+
+/// What the record's header says about how the attempt was run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Flags {
+    /// Started with `--random`: the drill was hidden until it ended.
+    pub blind: bool,
+    /// The engineer had met this drill before: left out of comparisons.
+    pub repeat: bool,
+    /// The drill exists in one language only; the other prevents the bug.
+    pub prevented_in: Option<String>,
+    /// The engineer's experience in the attempt's language when it started
+    /// (from the record's profile copy); `None`: not recorded.
+    pub experience: Option<crate::profile::LanguageExperience>,
+    /// Started `--test-first`: a reproducing test was the first goal.
+    pub test_first: bool,
 }
 
 impl Observation {
@@ -74,9 +94,17 @@ impl Observation {
             outcome,
             time_to_find_s: s.time_to_find_ms.map(|ms| ms as f64 / 1000.0),
             time_s: s.time_to_fix_ms.unwrap_or(s.active_ms) as f64 / 1000.0,
+            time_to_test_s: s.time_to_test_ms.map(|ms| ms as f64 / 1000.0),
             submits: s.submits,
             hints: s.hints,
             source: path.display().to_string(),
+            flags: Flags {
+                blind: h.blind,
+                repeat: h.repeat,
+                prevented_in: h.prevented_in.clone(),
+                experience: h.experience.as_ref().and_then(|e| e.get(&h.language)),
+                test_first: h.test_first,
+            },
         }
     }
 
@@ -105,6 +133,16 @@ impl Observation {
             None if self.fixed() => Obs::event(self.time_s),
             None => Obs::censored(self.time_s),
         }
+    }
+
+    /// Time to a reproducing test, for a test-first attempt only: censored
+    /// where the attempt ended (or now) when no test reproduced. A fix
+    /// without one proves nothing about the test, so it stays censored.
+    pub fn test_obs(&self) -> Option<Obs> {
+        self.flags.test_first.then(|| match self.time_to_test_s {
+            Some(t) => Obs::event(t),
+            None => Obs::censored(self.time_s),
+        })
     }
 
     /// Time-to-fix for rank tests: a censored attempt ranks after every fix.
@@ -152,6 +190,9 @@ pub struct Dataset {
     pub duplicates: usize,
     /// Records timed by a test clock (`DRILL_TEST_CLOCK`), left out.
     pub test_clock_excluded: usize,
+    /// Open blind attempts, left out whatever is asked: counted in any row,
+    /// one would tell its drill, scenario or class while it must stay hidden.
+    pub blind_open_excluded: usize,
     /// Attempts the filter left out.
     pub filtered_out: usize,
 }
@@ -163,13 +204,14 @@ pub fn load(dirs: &[PathBuf], filter: &Filter, now: Timestamp) -> Result<Dataset
     for dir in dirs {
         let results = ResultsDir::at(dir);
         ds.results_dirs.push(results.root().to_path_buf());
-        let (mut batch, damaged, test_clock) = read_records(results.root(), now)?;
+        let (mut batch, damaged, test_clock, blind_open) = read_records(results.root(), now)?;
         ds.damaged.extend(damaged);
         ds.test_clock_excluded += test_clock;
+        ds.blind_open_excluded += blind_open;
         for file in csvio::imported_files(results.root()) {
-            let parsed = std::fs::read_to_string(&file)
+            let parsed = std::fs::read(&file)
                 .map_err(|e| e.to_string())
-                .and_then(|text| csvio::parse(&text, &file).map_err(|e| e.to_string()));
+                .and_then(|bytes| csvio::parse_stored(&bytes, &file).map_err(|e| e.to_string()));
             match parsed {
                 Ok(rows) => batch.extend(rows),
                 Err(why) => ds.damaged.push(Damaged { path: file, why }),
@@ -191,7 +233,8 @@ pub fn load(dirs: &[PathBuf], filter: &Filter, now: Timestamp) -> Result<Dataset
     Ok(ds)
 }
 
-type Read = (Vec<Observation>, Vec<Damaged>, usize);
+/// Observations, damaged records, test-clock and open blind records left out.
+type Read = (Vec<Observation>, Vec<Damaged>, usize, usize);
 
 /// The records of one directory (the same files `ResultsDir::list` reads),
 /// each reduced to an observation as soon as it is read, so memory holds
@@ -234,6 +277,7 @@ fn read_records(root: &Path, now: Timestamp) -> Result<Read, ResultsError> {
                     for path in part {
                         match crate::results::read_record(path) {
                             Ok(r) if r.attempt.test_clock => out.2 += 1,
+                            Ok(r) if r.sealed() => out.3 += 1,
                             Ok(r) => out.0.push(Observation::from_record(path, &r, now)),
                             Err(ResultsError::Damaged { path, why }) => {
                                 out.1.push(Damaged { path, why })
@@ -254,10 +298,11 @@ fn read_records(root: &Path, now: Timestamp) -> Result<Read, ResultsError> {
             .collect()
     });
     let mut all: Read = Default::default();
-    for (o, d, t) in parts {
+    for (o, d, t, b) in parts {
         all.0.extend(o);
         all.1.extend(d);
         all.2 += t;
+        all.3 += b;
     }
     Ok(all)
 }

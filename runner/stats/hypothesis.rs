@@ -197,7 +197,9 @@ fn kth_difference(x: &[f64], y: &[f64], k: u64) -> f64 {
     if pairs_at_most(x, y, hi) < k {
         return f64::INFINITY;
     }
-    lo -= 1.0;
+    // Strictly below every difference, even where 1.0 is below the
+    // resolution of the times (1e16 s and up).
+    lo = (lo - 1.0).next_down();
     // Bisection until few pairs lie in (lo, hi]: then the k-th is picked
     // among them exactly.
     let few = (x.len() + y.len()) as u64;
@@ -210,7 +212,7 @@ fn kth_difference(x: &[f64], y: &[f64], k: u64) -> f64 {
         if up_to_hi - below_lo - z <= few {
             return kth_between(&xf, &yf, lo, hi, z, k - below_lo);
         }
-        let mid = lo + (hi - lo) / 2.0;
+        let mid = lo.midpoint(hi);
         if mid <= lo || mid >= hi {
             break;
         }
@@ -265,6 +267,34 @@ fn kth_between(xf: &[f64], yf: &[f64], lo: f64, hi: f64, zeros: u64, k: u64) -> 
     }
 }
 
+/// The median of all pairwise differences x − y (x, y sorted, not empty).
+fn median_difference(xs: &[f64], ys: &[f64]) -> f64 {
+    let m = (xs.len() * ys.len()) as u64;
+    let kth = |k: u64| kth_difference(xs, ys, k);
+    if m % 2 == 1 {
+        kth(m.div_ceil(2))
+    } else {
+        let (a, b) = (kth(m / 2), kth(m / 2 + 1));
+        if a == b {
+            a
+        } else {
+            a.midpoint(b)
+        }
+    }
+}
+
+/// The Hodges–Lehmann estimate alone (NaN when a side is empty).
+pub fn hodges_lehmann_estimate(x: &[f64], y: &[f64]) -> f64 {
+    if x.is_empty() || y.is_empty() {
+        return f64::NAN;
+    }
+    let mut xs = x.to_vec();
+    let mut ys = y.to_vec();
+    xs.sort_by(f64::total_cmp);
+    ys.sort_by(f64::total_cmp);
+    median_difference(&xs, &ys)
+}
+
 /// Hodges–Lehmann estimate of the shift x − y with a `conf` interval: exact
 /// (inverting the Mann–Whitney distribution, as R's `wilcox.test(conf.int =
 /// TRUE)`) for small samples without ties, else Lehmann's normal
@@ -286,16 +316,7 @@ pub fn hodges_lehmann(x: &[f64], y: &[f64], conf: f64) -> Shift {
         };
     }
     let kth = |k: u64| kth_difference(&xs, &ys, k);
-    let estimate = if m % 2 == 1 {
-        kth(m.div_ceil(2))
-    } else {
-        let (a, b) = (kth(m / 2), kth(m / 2 + 1));
-        if a == b {
-            a
-        } else {
-            (a + b) / 2.0
-        }
-    };
+    let estimate = median_difference(&xs, &ys);
     let pooled: Vec<f64> = xs.iter().chain(&ys).copied().collect();
     let (_, ties) = midranks(&pooled);
     let alpha = 1.0 - conf;
@@ -492,14 +513,16 @@ mod tests {
         // Against full enumeration (∞ − ∞ = 0), with ties, give-ups on both
         // sides and a tie of many give-up pairs at zero; sizes that end the
         // bisection early (pick among few) and ones that do not.
-        let mut rng = crate::stats::rng::Rng::seeded(3);
+        use crate::stats::test_rng::below;
+        use rand_xoshiro::rand_core::SeedableRng as _;
+        let mut rng = rand_xoshiro::Xoshiro256StarStar::seed_from_u64(3);
         for case in 0..60 {
             let n = [3, 12, 40, 150][case % 4];
             let mut side = |n: usize| -> Vec<f64> {
                 let mut v: Vec<f64> = (0..n)
-                    .map(|_| match rng.below(10) {
+                    .map(|_| match below(&mut rng, 10) {
                         0..=2 => f64::INFINITY,
-                        _ => (rng.below(50) * 30) as f64 + 0.5 * rng.below(2) as f64,
+                        _ => (below(&mut rng, 50) * 30) as f64 + 0.5 * below(&mut rng, 2) as f64,
                     })
                     .collect();
                 v.sort_by(f64::total_cmp);
@@ -528,6 +551,19 @@ mod tests {
                     "case {case} k {k}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn times_beyond_the_resolution_of_one_second_do_not_break_the_shift() {
+        // 1e16 s and up: `lo - 1.0 == lo` there, which once made the
+        // bisection count a pair on both sides of its lower end.
+        for big in [1e16, 3.3e17, 1e300] {
+            let x = [big, big * 2.0, f64::INFINITY];
+            let y = [0.0, big, big * 3.0];
+            let s = hodges_lehmann(&x, &y, 0.95);
+            assert!(s.lo <= s.estimate && s.estimate <= s.hi, "{s:?}");
+            assert_eq!(kth_difference(&x, &y, 1), x[0] - y[2]);
         }
     }
 

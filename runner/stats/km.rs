@@ -47,6 +47,15 @@ impl Time {
         }
     }
 
+    /// The same time (or bound) times `k`: a time in seconds priced, say.
+    pub fn scaled(self, k: f64) -> Time {
+        match self {
+            Time::At(t) => Time::At(t * k),
+            Time::After(t) => Time::After(t * k),
+            Time::Unknown => Time::Unknown,
+        }
+    }
+
     /// The time as a number where "not reached" is +infinity (for ratios, ordering).
     pub fn or_infinite(self) -> f64 {
         match self {
@@ -203,7 +212,7 @@ fn first_at_or_below(curve: &[(f64, f64)], target: f64) -> Option<Time> {
     if (s - target).abs() <= FLAT {
         // Flat exactly on the target until the next drop (if there is one).
         if let Some(&(next, _)) = curve[k + 1..].iter().find(|&&(_, s2)| s2 < s - FLAT) {
-            return Some(Time::At((t + next) / 2.0));
+            return Some(Time::At(t.midpoint(next)));
         }
     }
     Some(Time::At(t))

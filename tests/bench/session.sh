@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark of an engineer's drill loop with warm caches, per language:
-#   - `drill start` to a ready workspace (issue 3 target: under 5 s);
+#   - `drill start` to a ready workspace (target: under 5 s);
 #   - the engineer's own incremental build after a one-line change;
 #   - `drill submit` verdict after the fix (target: under 20 s).
 # Usage: tests/bench/session.sh [DRILL_ID]   (default: billing-ledger/retry-double-charge)

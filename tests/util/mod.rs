@@ -103,7 +103,13 @@ impl Drill {
 
     /// `drill` run from `dir`, with this test's results dir and clock.
     pub fn cmd_in(&self, dir: &Path) -> Command {
-        let mut c = Command::cargo_bin("drill").expect("drill binary");
+        Command::from_std(self.process_in(dir))
+    }
+
+    /// [`Drill::cmd_in`] as a plain process, for a test that spawns it
+    /// (and kills it) instead of waiting for its output.
+    pub fn process_in(&self, dir: &Path) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("drill"));
         c.current_dir(dir)
             .env("DRILL_CATALOG", repo())
             .env("DRILL_RESULTS", &self.results)
@@ -126,6 +132,25 @@ impl Drill {
         assert_eq!(
             out.status.code(),
             Some(code),
+            "drill {}\n{}",
+            args.join(" "),
+            both(&out)
+        );
+        out
+    }
+
+    /// Like [`Drill::expect`] with exit code 0, on the real clock: stats and
+    /// plan progress leave records made on the test clock out.
+    pub fn expect_real_clock(&self, dir: &Path, args: &[&str]) -> Output {
+        let out = self
+            .cmd_in(dir)
+            .env_remove("DRILL_TEST_CLOCK")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
             "drill {}\n{}",
             args.join(" "),
             both(&out)
@@ -189,7 +214,7 @@ impl Drill {
 
 impl Drop for Drill {
     /// Removes the private build directories of this test's attempts (Rust
-    /// workspaces get one in the kit's cache; see runner/session/target_dir.rs).
+    /// workspaces get one in the kit's cache; see runner/commands/session/target_dir.rs).
     fn drop(&mut self) {
         let cache = drillkit::builder::Cache::from_env();
         for path in self.record_paths() {

@@ -10,7 +10,28 @@ use std::path::Path;
 
 use drillkit::attempt::{Event, EventKind, Header, Record, Verdict};
 use drillkit::clock::Timestamp;
-use drillkit::stats::rng::Rng;
+use drillkit::testfirst::TestVerdict;
+use rand_xoshiro::rand_core::{Rng as _, SeedableRng as _};
+use rand_xoshiro::Xoshiro256StarStar;
+
+/// The seeded generator the generated records come from (the bootstrap's
+/// own, so the data is the same on every platform).
+struct Rng(Xoshiro256StarStar);
+
+impl Rng {
+    fn seeded(seed: u64) -> Rng {
+        Rng(Xoshiro256StarStar::seed_from_u64(seed))
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+
+    /// Uniform in `0..n` (Lemire's multiply-shift).
+    fn below(&mut self, n: usize) -> usize {
+        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum End {
@@ -36,6 +57,11 @@ pub struct Spec {
     pub hints: u32,
     /// A pause of this many ms halfway through (excluded from the times).
     pub pause_ms: u64,
+    /// The engineer's profile at start, as the record carries it.
+    pub experience: Option<drillkit::profile::Experience>,
+    /// A test-first attempt: active ms to its first reproducing test
+    /// (`Some(None)`: test-first, no reproducing test yet).
+    pub test_first: Option<Option<u64>>,
 }
 
 impl Spec {
@@ -60,6 +86,8 @@ impl Spec {
             submits: u32::from(end == End::Fixed),
             hints: 0,
             pause_ms: 0,
+            experience: None,
+            test_first: None,
         }
     }
 }
@@ -86,6 +114,9 @@ pub fn record(s: &Spec) -> Record {
                 correct: true,
             },
         ));
+    }
+    if let Some(Some(t)) = s.test_first {
+        plan.push((t, 1, check_test(TestVerdict::Reproducing)));
     }
     let failing = if s.end == End::Fixed {
         s.submits.saturating_sub(1)
@@ -126,7 +157,7 @@ pub fn record(s: &Spec) -> Record {
             paused = true;
         }
         let wall_extra = if paused { s.pause_ms } else { 0 };
-        if matches!(kind, EventKind::Submit { .. }) {
+        if matches!(kind, EventKind::Submit { .. } | EventKind::CheckTest { .. }) {
             excluded += VERIFY_MS;
         }
         events.push(Event {
@@ -136,7 +167,11 @@ pub fn record(s: &Spec) -> Record {
     }
     Record {
         format: drillkit::attempt::FORMAT_NAME.to_string(),
-        format_version: drillkit::attempt::FORMAT_VERSION,
+        format_version: if s.test_first.is_some() {
+            drillkit::attempt::FORMAT_VERSION_TEST_FIRST
+        } else {
+            drillkit::attempt::FORMAT_VERSION
+        },
         attempt: Header {
             id: s.id.clone(),
             drill: s.drill.clone(),
@@ -145,15 +180,31 @@ pub fn record(s: &Spec) -> Record {
             difficulty: 2,
             language: s.language.clone(),
             blind: false,
+            repeat: false,
+            prevented_in: None,
             engineer: s.engineer.clone(),
             toolchains: BTreeMap::new(),
             kit_version: "0.1.0".into(),
             catalog_revision: "unknown".into(),
+            catalog: None,
             workspace: "/tmp/ws".into(),
             hints_available: s.hints.max(3),
             test_clock: false,
+            experience: s.experience.clone(),
+            test_first: s.test_first.is_some(),
         },
         events,
+    }
+}
+
+fn check_test(verdict: TestVerdict) -> EventKind {
+    EventKind::CheckTest {
+        verdict,
+        tests: vec!["internal/ledger:TestChargeOnce".into()],
+        runs: 1,
+        bugged_failed: 1,
+        fixed_passed: 1,
+        verification_ms: VERIFY_MS,
     }
 }
 

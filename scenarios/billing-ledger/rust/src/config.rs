@@ -1,6 +1,5 @@
 //! Configuration from the environment.
 
-use std::fmt;
 use std::time::Duration;
 
 /// The whole service configuration; see the README for meanings.
@@ -16,17 +15,11 @@ pub struct Config {
     pub shutdown_timeout: Duration,
 }
 
-/// Why the configuration could not be loaded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why the configuration could not be loaded: which variable, and what is
+/// wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct ConfigError(pub String);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 impl Config {
     /// Reads the configuration from the process environment.

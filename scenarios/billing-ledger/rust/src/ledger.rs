@@ -1,44 +1,38 @@
 //! The charge flow: validate, replay, limit, provider, record.
 
-use std::fmt;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 use crate::metrics::Metrics;
 use crate::provider::{self, Client};
 use crate::store::{Account, Charge, Store, StoreError};
 
 /// Errors the HTTP layer maps to status codes; the texts are the API's.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A bad request; its message is returned to the client.
+    #[error("{0}")]
     Validation(&'static str),
     /// Same idempotency key, different request.
+    #[error("idempotency key reused with a different request")]
     Conflict,
+    #[error("balance limit exceeded")]
     LimitExceeded,
+    /// No provider attempt succeeded (the provider client logged why).
+    #[error("payment provider unavailable")]
     ProviderUnavailable,
-    /// The database failed, or anything else unexpected.
-    Internal(String),
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Validation(msg) => f.write_str(msg),
-            Error::Conflict => f.write_str("idempotency key reused with a different request"),
-            Error::LimitExceeded => f.write_str("balance limit exceeded"),
-            Error::ProviderUnavailable => f.write_str("payment provider unavailable"),
-            Error::Internal(msg) => f.write_str(msg),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl From<StoreError> for Error {
-    fn from(err: StoreError) -> Self {
-        Error::Internal(err.to_string())
-    }
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The provider charged but the charge could not be recorded.
+    #[error("record charge {id}: {source}")]
+    Record { id: String, source: StoreError },
+    /// The task running the charge flow failed.
+    #[error("charge task: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 /// A validated-on-use charge request.
@@ -100,6 +94,7 @@ pub struct Service {
     provider: Client,
     metrics: Arc<Metrics>,
     max_balance: i64,
+    keys: KeyLocks,
 }
 
 impl Service {
@@ -114,6 +109,7 @@ impl Service {
             provider,
             metrics,
             max_balance: max_balance_cents,
+            keys: KeyLocks::default(),
         }
     }
 
@@ -126,12 +122,14 @@ impl Service {
         // this future (hyper does when the client goes away) does not cancel
         // it. Each provider attempt still has its own timeout.
         let svc = Arc::clone(self);
-        tokio::spawn(async move { svc.charge_flow(req).await })
-            .await
-            .map_err(|e| Error::Internal(format!("charge task: {e}")))?
+        tokio::spawn(async move { svc.charge_flow(req).await }).await?
     }
 
     async fn charge_flow(&self, req: Request) -> Result<(Charge, bool), Error> {
+        // A second request with this key waits here, then finds the first
+        // one's charge and replays it instead of charging again.
+        let _key = self.keys.lock(&req.idempotency_key).await;
+
         match self.store.charge_by_key(&req.idempotency_key) {
             Ok(prior) => return self.replay(prior, &req),
             Err(StoreError::NotFound) => {}
@@ -178,7 +176,7 @@ impl Service {
             if let Ok(prior) = self.store.charge_by_key(&req.idempotency_key) {
                 return self.replay(prior, &req);
             }
-            return Err(Error::Internal(format!("record charge {id}: {err}")));
+            return Err(Error::Record { id, source: err });
         }
         self.metrics.charge_created();
         tracing::info!(
@@ -215,6 +213,50 @@ impl Service {
     /// An account (`StoreError::NotFound` if unknown).
     pub fn account(&self, id: &str) -> Result<Account, StoreError> {
         self.store.account(id)
+    }
+}
+
+/// One lock per idempotency key in use, so requests with the same key run
+/// one at a time.
+#[derive(Default)]
+struct KeyLocks {
+    held: Mutex<HashMap<String, Arc<AsyncMutex<()>>>>,
+}
+
+impl KeyLocks {
+    /// Locks `key` until the guard is dropped.
+    async fn lock(&self, key: &str) -> KeyGuard<'_> {
+        let lock = Arc::clone(self.held().entry(key.to_string()).or_default());
+        KeyGuard {
+            locks: self,
+            key: key.to_string(),
+            guard: Some(lock.lock_owned().await),
+        }
+    }
+
+    fn held(&self) -> MutexGuard<'_, HashMap<String, Arc<AsyncMutex<()>>>> {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A locked key; dropping it unlocks the key and forgets it once no other
+/// request holds or waits for it.
+struct KeyGuard<'a> {
+    locks: &'a KeyLocks,
+    key: String,
+    guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl Drop for KeyGuard<'_> {
+    fn drop(&mut self) {
+        let mut held = self.locks.held();
+        drop(self.guard.take());
+        if held
+            .get(&self.key)
+            .is_some_and(|lock| Arc::strong_count(lock) == 1)
+        {
+            held.remove(&self.key);
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! billing-ledger: charges accounts through a payment provider and keeps a
-//! ledger in SQLite. The modules mirror the Go packages under `go/internal/`.
+//! ledger in SQLite.
 
 pub mod config;
 pub mod httpapi;

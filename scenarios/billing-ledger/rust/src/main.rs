@@ -1,8 +1,10 @@
 //! The billing-ledger service: config, logging, wiring, signals and
 //! graceful shutdown.
 
+use std::io::{self, Write as _};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ledger::config::Config;
 use ledger::httpapi;
@@ -23,6 +25,10 @@ async fn main() -> ExitCode {
 /// Returns the exit status.
 async fn run() -> u8 {
     logging::init();
+    if let Err(err) = spawn_quit_handler(tokio::runtime::Handle::current()) {
+        tracing::error!(error = %err, "fatal error");
+        return 1;
+    }
 
     let cfg = match Config::from_env() {
         Ok(cfg) => cfg,
@@ -40,14 +46,13 @@ async fn run() -> u8 {
         }
     };
 
-    // Installed before listening, so a signal from now on is a graceful
-    // shutdown rather than the default kill.
-    let (mut term, mut int) = match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(term), Ok(int)) => (term, int),
-        (Err(err), _) | (_, Err(err)) => {
+    // Both subscribed before the port opens: from then on SIGTERM and SIGINT
+    // start the graceful shutdown below instead of ending the process.
+    let subscribed = signal(SignalKind::terminate())
+        .and_then(|sigterm| Ok((sigterm, signal(SignalKind::interrupt())?)));
+    let (mut sigterm, mut sigint) = match subscribed {
+        Ok(pair) => pair,
+        Err(err) => {
             tracing::error!(error = %err, "fatal error");
             return 1;
         }
@@ -87,16 +92,15 @@ async fn run() -> u8 {
         }
     }
 
-    // The signal future starts the graceful shutdown, logging the
-    // conventional signal name both twins use (e.g. "SIGTERM"), and starts
-    // the shutdown budget below.
+    // The first signal starts the graceful shutdown (logged with the name
+    // operators know it by) and the budget below.
     let (signalled_tx, signalled_rx) = oneshot::channel::<()>();
     let shutdown = async move {
-        let name = tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
+        let received = tokio::select! {
+            _ = sigterm.recv() => "SIGTERM",
+            _ = sigint.recv() => "SIGINT",
         };
-        tracing::info!(signal = name, "shutting down");
+        tracing::info!(signal = received, "shutting down");
         let _ = signalled_tx.send(());
     };
     let srv = axum::serve(ln, httpapi::new(svc, m)).with_graceful_shutdown(shutdown);
@@ -121,4 +125,46 @@ async fn run() -> u8 {
     let _ = st.close();
     tracing::info!("stopped");
     0
+}
+
+/// `kill -QUIT <pid>`: every task of the service's runtime and the `.await`
+/// it waits at, on stderr, then exit status 2, the usual
+/// SIGQUIT contract. Handled on a thread of its own with a single-threaded runtime, which
+/// keeps running when all of the service's workers are busy or stuck.
+fn spawn_quit_handler(service: tokio::runtime::Handle) -> io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // Called from inside the service's runtime: enter this one, never block on it here.
+    let mut sigquit = {
+        let _own = rt.enter();
+        signal(SignalKind::quit())?
+    };
+    std::thread::Builder::new()
+        .name("sigquit".into())
+        .spawn(move || {
+            rt.block_on(sigquit.recv());
+            let dump = rt.block_on(async {
+                tokio::time::timeout(Duration::from_secs(2), service.dump()).await
+            });
+            let mut stderr = io::stderr().lock();
+            match dump {
+                Ok(dump) => {
+                    let _ = writeln!(stderr, "SIGQUIT: {} tasks", dump.tasks().iter().count());
+                    for task in dump.tasks().iter() {
+                        let _ = writeln!(stderr, "\ntask {}:\n{}", task.id(), task.trace());
+                    }
+                }
+                Err(_) => {
+                    let _ = writeln!(
+                        stderr,
+                        "SIGQUIT: no task dump: a worker thread is blocked outside an .await \
+                         (the runtime did not pause within 2 s)"
+                    );
+                }
+            }
+            let _ = stderr.flush();
+            std::process::exit(2);
+        })?;
+    Ok(())
 }

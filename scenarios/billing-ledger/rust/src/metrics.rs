@@ -1,6 +1,5 @@
 //! The service counters, rendered in the Prometheus text format. Hand-rolled
-//! (no client library) so the Go and Rust twins print byte-identical output
-//! for the same traffic.
+//! (no client library): a handful of counters and gauges do not need one.
 
 use std::collections::BTreeMap;
 use std::fmt;

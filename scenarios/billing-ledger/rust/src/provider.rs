@@ -1,7 +1,6 @@
 //! The client of the external payment provider.
 
 use std::error::Error as _;
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,7 +24,7 @@ pub struct Request {
 pub struct Options {
     /// Without the trailing slash.
     pub base_url: String,
-    /// Per attempt: connect, headers and body.
+    /// How long one attempt may take.
     pub timeout: Duration,
     /// The first attempt included.
     pub max_attempts: u32,
@@ -34,27 +33,30 @@ pub struct Options {
 }
 
 /// Why an attempt, or the whole call, failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
     /// A non-2xx answer from the provider.
+    #[error("provider answered {0}")]
     Status(u16),
-    /// A network error, a timeout, or an unreadable or malformed answer.
-    Other(String),
+    /// The request failed: a network error or a timeout.
+    #[error("{}", error_chain(.0))]
+    Request(#[source] reqwest::Error),
+    /// The answer could not be read.
+    #[error("read provider response: {}", error_chain(.0))]
+    Read(#[source] reqwest::Error),
+    /// A 2xx answer without a charge id.
+    #[error("provider response has no charge id")]
+    NoChargeId,
+    /// The request could not be encoded.
+    #[error("encode request: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// `max_attempts` was zero.
+    #[error("no attempt made")]
+    NoAttempt,
     /// No attempt succeeded; holds the last attempt's error.
-    Unavailable(Box<ProviderError>),
+    #[error("payment provider unavailable: {0}")]
+    Unavailable(#[source] Box<ProviderError>),
 }
-
-impl fmt::Display for ProviderError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProviderError::Status(code) => write!(f, "provider answered {code}"),
-            ProviderError::Other(msg) => f.write_str(msg),
-            ProviderError::Unavailable(last) => write!(f, "payment provider unavailable: {last}"),
-        }
-    }
-}
-
-impl std::error::Error for ProviderError {}
 
 /// Whether another attempt may succeed. A 4xx means the provider rejected
 /// the request itself, so repeating it is pointless; network errors,
@@ -92,8 +94,8 @@ impl Client {
     /// Charges `req` through the provider, retrying as the README says, and
     /// returns the provider's charge id. `key` is the provider idempotency key.
     pub async fn charge(&self, key: &str, req: &Request) -> Result<String, ProviderError> {
-        let body = serde_json::to_vec(req).map_err(|e| ProviderError::Other(e.to_string()))?;
-        let mut last_err = ProviderError::Other("no attempt made".to_string());
+        let body = serde_json::to_vec(req)?;
+        let mut last_err = ProviderError::NoAttempt;
         let mut attempts = 0;
         while attempts < self.max_attempts {
             if attempts > 0 {
@@ -142,11 +144,9 @@ impl Client {
             .body(body.to_vec())
             .send()
             .await
-            .map_err(|e| ProviderError::Other(error_chain(&e)))?;
+            .map_err(ProviderError::Request)?;
         let mut data = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| {
-            ProviderError::Other(format!("read provider response: {}", error_chain(&e)))
-        })? {
+        while let Some(chunk) = resp.chunk().await.map_err(ProviderError::Read)? {
             data.extend_from_slice(&chunk);
             if data.len() >= 1 << 20 {
                 data.truncate(1 << 20);
@@ -164,9 +164,7 @@ impl Client {
         }
         match serde_json::from_slice::<Out>(&data) {
             Ok(out) if !out.id.is_empty() => Ok(out.id),
-            _ => Err(ProviderError::Other(
-                "provider response has no charge id".to_string(),
-            )),
+            _ => Err(ProviderError::NoChargeId),
         }
     }
 

@@ -1,6 +1,5 @@
 //! The ledger (charges and account balances) in SQLite.
 
-use std::fmt;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -8,34 +7,28 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 /// Why a store call failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The charge or the account does not exist.
+    #[error("not found")]
     NotFound,
-    /// The database failed; the message says at which step.
-    Db(String),
+    /// The store was closed.
+    #[error("database is closed")]
+    Closed,
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] rusqlite::Error),
+    /// The database failed at this step ("update balance: ...").
+    #[error("{step}: {source}")]
+    Step {
+        step: &'static str,
+        source: rusqlite::Error,
+    },
 }
 
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StoreError::NotFound => f.write_str("not found"),
-            StoreError::Db(msg) => f.write_str(msg),
-        }
-    }
-}
-
-impl std::error::Error for StoreError {}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(err: rusqlite::Error) -> Self {
-        StoreError::Db(err.to_string())
-    }
-}
-
-/// Wraps a database error with the step that failed ("update balance: ...").
+/// Wraps a database error with the step that failed.
 fn wrap(step: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    move |err| StoreError::Db(format!("{step}: {err}"))
+    move |source| StoreError::Step { step, source }
 }
 
 /// One recorded charge. The JSON form is the HTTP response body.
@@ -123,7 +116,7 @@ impl Store {
     ) -> Result<T, StoreError> {
         match self.lock().as_mut() {
             Some(conn) => f(conn),
-            None => Err(StoreError::Db("database is closed".to_string())),
+            None => Err(StoreError::Closed),
         }
     }
 

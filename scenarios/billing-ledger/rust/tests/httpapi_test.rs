@@ -14,7 +14,7 @@ use ledger::provider::{self, Client};
 use ledger::store::Store;
 use tower::ServiceExt;
 
-/// A temporary directory removed on drop (the Go twin's `t.TempDir()`).
+/// A temporary directory removed on drop.
 struct TempDir(PathBuf);
 
 impl TempDir {

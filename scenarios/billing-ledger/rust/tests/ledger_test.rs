@@ -11,7 +11,7 @@ use ledger::metrics::Metrics;
 use ledger::provider::{self, Client};
 use ledger::store::{Store, StoreError};
 
-/// A temporary directory removed on drop (the Go twin's `t.TempDir()`).
+/// A temporary directory removed on drop.
 struct TempDir(PathBuf);
 
 impl TempDir {

@@ -3,7 +3,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use ledger::store::{Account, Charge, Store, StoreError};
 
-/// A temporary directory removed on drop (the Go twin's `t.TempDir()`).
+/// A temporary directory removed on drop.
 struct TempDir(PathBuf);
 
 impl TempDir {

@@ -1,6 +1,6 @@
 //! Configuration from the environment.
 
-use std::fmt;
+use std::num::ParseIntError;
 use std::time::Duration;
 
 /// The whole proxy configuration; see the README for meanings.
@@ -18,16 +18,26 @@ pub struct Config {
 }
 
 /// Why the configuration could not be loaded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError(pub String);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("UPSTREAM_URLS is required")]
+    NoUpstreams,
+    #[error("UPSTREAM_URLS: not an http://host:port URL: {0:?}")]
+    BadUpstreamUrl(String),
+    #[error("{name}: not an integer: {raw:?}")]
+    NotAnInteger {
+        name: &'static str,
+        raw: String,
+        #[source]
+        source: ParseIntError,
+    },
+    #[error("{name}: must be at least {min}, got {value}")]
+    TooSmall {
+        name: &'static str,
+        min: i64,
+        value: i64,
+    },
 }
-
-impl std::error::Error for ConfigError {}
 
 impl Config {
     /// Reads the configuration from the process environment.
@@ -47,7 +57,7 @@ impl Config {
         let upstream_urls = upstream_urls(&getenv("UPSTREAM_URLS"))?;
 
         // Each numeric variable: name, default, minimum accepted value.
-        let nums: [(&str, i64, i64); 7] = [
+        let nums: [(&'static str, i64, i64); 7] = [
             ("UPSTREAM_TIMEOUT_MS", 5000, 1),
             ("BODY_IDLE_TIMEOUT_MS", 10000, 1),
             ("UPSTREAM_MAX_CONNS", 64, 1),
@@ -79,7 +89,7 @@ impl Config {
 /// the request path blindly.
 fn upstream_urls(raw: &str) -> Result<Vec<String>, ConfigError> {
     if raw.trim().is_empty() {
-        return Err(ConfigError("UPSTREAM_URLS is required".to_string()));
+        return Err(ConfigError::NoUpstreams);
     }
     let mut urls = Vec::new();
     for part in raw.split(',') {
@@ -89,9 +99,7 @@ fn upstream_urls(raw: &str) -> Result<Vec<String>, ConfigError> {
             && s.strip_prefix("http://")
                 .is_some_and(|host| !host.is_empty() && !host.contains(['/', '?', '#']));
         if !valid {
-            return Err(ConfigError(format!(
-                "UPSTREAM_URLS: not an http://host:port URL: {part:?}"
-            )));
+            return Err(ConfigError::BadUpstreamUrl(part.to_string()));
         }
         urls.push(s.to_string());
     }
@@ -108,7 +116,7 @@ fn or_default(v: String, def: &str) -> String {
 
 /// Parses a base-10 integer variable, applying `def` when unset and
 /// rejecting values below `min`.
-fn int_var<F>(getenv: &F, name: &str, def: i64, min: i64) -> Result<i64, ConfigError>
+fn int_var<F>(getenv: &F, name: &'static str, def: i64, min: i64) -> Result<i64, ConfigError>
 where
     F: Fn(&str) -> String,
 {
@@ -118,11 +126,17 @@ where
     }
     let n = raw
         .parse::<i64>()
-        .map_err(|_| ConfigError(format!("{name}: not an integer: {raw:?}")))?;
+        .map_err(|source| ConfigError::NotAnInteger {
+            name,
+            raw: raw.clone(),
+            source,
+        })?;
     if n < min {
-        return Err(ConfigError(format!(
-            "{name}: must be at least {min}, got {n}"
-        )));
+        return Err(ConfigError::TooSmall {
+            name,
+            min,
+            value: n,
+        });
     }
     Ok(n)
 }

@@ -1,6 +1,5 @@
 //! edge-proxy: a small reverse proxy with pooled, health-checked upstreams
-//! and streamed bodies. The modules mirror the Go packages under
-//! `go/internal/`.
+//! and streamed bodies.
 
 pub mod config;
 pub mod headers;

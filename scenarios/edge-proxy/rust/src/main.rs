@@ -2,6 +2,7 @@
 //! graceful shutdown.
 
 use std::convert::Infallible;
+use std::io::{self, Write as _};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,10 @@ async fn main() -> ExitCode {
 /// Returns the exit status.
 async fn run() -> u8 {
     logging::init();
+    if let Err(err) = install_task_dump(tokio::runtime::Handle::current()) {
+        tracing::error!(error = %err, "fatal error");
+        return 1;
+    }
 
     let cfg = match Config::from_env() {
         Ok(cfg) => cfg,
@@ -130,4 +135,47 @@ async fn run() -> u8 {
     }
     tracing::info!("stopped");
     0
+}
+
+/// How long a task dump waits for the runtime's workers to reach the scheduler.
+const DUMP_WAIT: Duration = Duration::from_secs(2);
+
+/// `kill -QUIT <pid>` prints what every task of `main` is waiting on to
+/// stderr and exits with status 2, the usual SIGQUIT contract. The
+/// signal is watched from a thread with a runtime of its own: when the proxy
+/// stops answering, every worker of `main` may be stuck.
+fn install_task_dump(main: tokio::runtime::Handle) -> io::Result<()> {
+    let watcher = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // Registered here, before the proxy listens, not when the thread starts.
+    // `main`'s runtime is running on this thread: enter the watcher's, never block on it.
+    let mut quit = {
+        let _watcher = watcher.enter();
+        signal(SignalKind::quit())?
+    };
+    std::thread::Builder::new()
+        .name("task-dump".into())
+        .spawn(move || {
+            watcher.block_on(async {
+                quit.recv().await;
+                let report = match tokio::time::timeout(DUMP_WAIT, main.dump()).await {
+                    Ok(dump) => {
+                        let tasks = dump.tasks();
+                        let mut report = format!("task dump: {} tasks\n", tasks.iter().count());
+                        for task in tasks.iter() {
+                            report += &format!("\n{}:\n{}\n", task.id(), task.trace());
+                        }
+                        report
+                    }
+                    Err(_) => format!(
+                        "task dump: none, a runtime worker is blocked outside an .await \
+                         (it did not reach the scheduler within {DUMP_WAIT:?})\n"
+                    ),
+                };
+                let _ = io::stderr().lock().write_all(report.as_bytes());
+                std::process::exit(2);
+            })
+        })?;
+    Ok(())
 }

@@ -22,7 +22,7 @@ use tokio::time::Sleep;
 
 use crate::headers::{append_forwarded_for, remove_hop_by_hop};
 use crate::metrics::Metrics;
-use crate::upstream::{Pool, Upstream};
+use crate::upstream::{Pool, Slot, Upstream};
 use crate::BoxError;
 
 /// The path prefix the proxy answers itself; nothing under it is forwarded.
@@ -52,10 +52,21 @@ pub struct Proxy {
 }
 
 /// Why an upstream call produced no response.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 enum UpstreamError {
+    #[error("no response headers within the upstream timeout")]
     Timeout,
-    Failed(String),
+    #[error(transparent)]
+    Failed(#[from] hyper_util::client::legacy::Error),
+}
+
+/// Why a response body was cut short.
+#[derive(Debug, thiserror::Error)]
+enum BodyError {
+    #[error("upstream body idle for longer than the body idle timeout")]
+    Idle,
+    #[error(transparent)]
+    Upstream(#[from] hyper::Error),
 }
 
 impl Proxy {
@@ -86,7 +97,7 @@ impl Proxy {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let resp = if path.starts_with(ADMIN_PREFIX) {
-            self.admin(&path).await
+            self.admin(&path)
         } else {
             self.forward(req, peer).await
         };
@@ -107,11 +118,11 @@ impl Proxy {
         );
     }
 
-    async fn admin(&self, path: &str) -> Response<ProxyBody> {
+    fn admin(&self, path: &str) -> Response<ProxyBody> {
         match path.strip_prefix(ADMIN_PREFIX) {
             Some("healthz") => json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_string()),
             Some("metrics") => {
-                let text = self.metrics.text(&self.pool.states().await);
+                let text = self.metrics.text(&self.pool.states());
                 let mut resp = Response::new(full(text));
                 resp.headers_mut().insert(
                     CONTENT_TYPE,
@@ -129,23 +140,20 @@ impl Proxy {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let Some(up) = self.pool.acquire().await else {
+        let Some(slot) = self.pool.acquire() else {
             return error_response(StatusCode::SERVICE_UNAVAILABLE, "no healthy upstream");
         };
 
-        let resp = match self.call_upstream(outgoing_request(req, &up, peer)).await {
+        let resp = match self.call_upstream(outgoing_request(req, &slot, peer)).await {
             Ok(resp) => resp,
-            Err(err) => {
-                up.release();
-                return self.upstream_failed(&up, err);
-            }
+            Err(err) => return self.upstream_failed(&slot, err),
         };
 
         let (mut parts, body) = resp.into_parts();
         remove_hop_by_hop(&mut parts.headers);
-        // From here the body holds the slot: it is released when the body
-        // is finished or dropped (the client went away).
-        let body = UpstreamBody::new(body, self.opts.body_idle_timeout, up);
+        // hyper polls the body after this handler returns: the slot goes
+        // with it.
+        let body = UpstreamBody::new(body, self.opts.body_idle_timeout, slot);
         Response::from_parts(parts, body.boxed_unsync())
     }
 
@@ -156,8 +164,7 @@ impl Proxy {
         out: Request<ProxyBody>,
     ) -> Result<Response<Incoming>, UpstreamError> {
         match tokio::time::timeout(self.opts.upstream_timeout, self.client.request(out)).await {
-            Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(err)) => Err(UpstreamError::Failed(err.to_string())),
+            Ok(result) => Ok(result?),
             Err(_) => Err(UpstreamError::Timeout),
         }
     }
@@ -166,17 +173,12 @@ impl Proxy {
     /// timeout fired, 502 otherwise.
     fn upstream_failed(&self, up: &Upstream, err: UpstreamError) -> Response<ProxyBody> {
         self.metrics.upstream_failure(up.index);
+        tracing::warn!(upstream = up.index, error = %err, "upstream failed");
         match err {
             UpstreamError::Timeout => {
-                tracing::warn!(
-                    upstream = up.index,
-                    error = "no response headers within the upstream timeout",
-                    "upstream failed"
-                );
                 error_response(StatusCode::GATEWAY_TIMEOUT, "upstream timeout")
             }
-            UpstreamError::Failed(msg) => {
-                tracing::warn!(upstream = up.index, error = %msg, "upstream failed");
+            UpstreamError::Failed(_) => {
                 error_response(StatusCode::BAD_GATEWAY, "upstream unavailable")
             }
         }
@@ -213,24 +215,23 @@ where
     Request::from_parts(parts, body.map_err(Into::into).boxed_unsync())
 }
 
-/// The upstream's response body, passed through frame by frame, so neither
-/// a large nor a slow body is ever held whole. It fails when the upstream
-/// stays silent longer than the idle timeout, and releases the upstream's
-/// connection slot when dropped.
+/// The upstream's response body, passed on frame by frame. It fails when
+/// the upstream stays silent longer than the idle timeout, and holds the
+/// upstream's connection slot until it is dropped.
 struct UpstreamBody {
     inner: Incoming,
     idle: Duration,
     timer: Pin<Box<Sleep>>,
-    upstream: Arc<Upstream>,
+    slot: Slot,
 }
 
 impl UpstreamBody {
-    fn new(inner: Incoming, idle: Duration, upstream: Arc<Upstream>) -> UpstreamBody {
+    fn new(inner: Incoming, idle: Duration, slot: Slot) -> UpstreamBody {
         UpstreamBody {
             inner,
             idle,
             timer: Box::pin(tokio::time::sleep(idle)),
-            upstream,
+            slot,
         }
     }
 }
@@ -253,10 +254,7 @@ impl Body for UpstreamBody {
             Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(this.abort(err.into())))),
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => match this.timer.as_mut().poll(cx) {
-                Poll::Ready(()) => {
-                    let err = "upstream body idle for longer than the body idle timeout".into();
-                    Poll::Ready(Some(Err(this.abort(err))))
-                }
+                Poll::Ready(()) => Poll::Ready(Some(Err(this.abort(BodyError::Idle)))),
                 Poll::Pending => Poll::Pending,
             },
         }
@@ -275,15 +273,9 @@ impl UpstreamBody {
     /// Logs why the response is cut short; the head is already sent, so
     /// the only honest signal left is the error that makes the server cut
     /// the connection and the client see a truncated response.
-    fn abort(&self, err: BoxError) -> BoxError {
-        tracing::warn!(upstream = self.upstream.index, error = %err, "response aborted");
-        err
-    }
-}
-
-impl Drop for UpstreamBody {
-    fn drop(&mut self) {
-        self.upstream.release();
+    fn abort(&self, err: BodyError) -> BoxError {
+        tracing::warn!(upstream = self.slot.index, error = %err, "response aborted");
+        err.into()
     }
 }
 

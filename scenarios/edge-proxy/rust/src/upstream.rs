@@ -2,8 +2,9 @@
 //! serving, which one serves the next request, and the health checker that
 //! keeps the table current.
 
+use std::ops::Deref;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,7 +13,6 @@ use hyper::Request;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use tokio::sync::Mutex;
 
 use crate::metrics::UpstreamState;
 use crate::BoxError;
@@ -24,15 +24,28 @@ pub struct Upstream {
     pub index: usize,
     /// Base URL, no trailing slash.
     pub url: String,
-    /// Requests holding one of this upstream's connection slots, from
-    /// `Pool::acquire` until `release`.
+    /// Live `Slot`s of this upstream.
     in_flight: AtomicI64,
 }
 
-impl Upstream {
-    /// Gives back the connection slot taken by `Pool::acquire`.
-    pub fn release(&self) {
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+/// One of an upstream's connection slots, taken by `Pool::acquire`;
+/// dropping it gives the slot back.
+#[derive(Debug)]
+pub struct Slot {
+    upstream: Arc<Upstream>,
+}
+
+impl Deref for Slot {
+    type Target = Upstream;
+
+    fn deref(&self) -> &Upstream {
+        &self.upstream
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.upstream.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -41,7 +54,7 @@ impl Upstream {
 pub struct Options {
     /// Connection slots per upstream.
     pub max_conns: usize,
-    /// Bound of one probe, answer included.
+    /// HEALTH_TIMEOUT_MS.
     pub health_timeout: Duration,
 }
 
@@ -51,8 +64,6 @@ pub struct Pool {
     upstreams: Vec<Arc<Upstream>>,
     opts: Options,
     client: Client<HttpConnector, Empty<Bytes>>,
-    // tokio's lock, not std's: request handlers wait for it without
-    // blocking a runtime thread.
     table: Mutex<Table>,
 }
 
@@ -65,6 +76,8 @@ impl Pool {
     /// Builds the table; every upstream starts unhealthy until `check_all`
     /// has probed it.
     pub fn new(urls: &[String], opts: Options) -> Pool {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(opts.health_timeout));
         Pool {
             upstreams: urls
                 .iter()
@@ -82,7 +95,7 @@ impl Pool {
             // probe wait for a connection.
             client: Client::builder(TokioExecutor::new())
                 .pool_max_idle_per_host(1)
-                .build_http(),
+                .build(connector),
             table: Mutex::new(Table {
                 healthy: vec![false; urls.len()],
                 next: 0,
@@ -91,10 +104,9 @@ impl Pool {
     }
 
     /// Picks the next healthy upstream with a free connection slot and
-    /// takes the slot; the caller must `release` it. `None` when none
-    /// qualifies.
-    pub async fn acquire(&self) -> Option<Arc<Upstream>> {
-        let mut table = self.table.lock().await;
+    /// takes the slot. `None` when none qualifies.
+    pub fn acquire(&self) -> Option<Slot> {
+        let mut table = self.table();
         let n = self.upstreams.len();
         for k in 0..n {
             let i = (table.next + k) % n;
@@ -104,14 +116,16 @@ impl Pool {
             }
             u.in_flight.fetch_add(1, Ordering::SeqCst);
             table.next = (i + 1) % n;
-            return Some(u.clone());
+            return Some(Slot {
+                upstream: u.clone(),
+            });
         }
         None
     }
 
     /// Reports every upstream for the metrics page.
-    pub async fn states(&self) -> Vec<UpstreamState> {
-        let table = self.table.lock().await;
+    pub fn states(&self) -> Vec<UpstreamState> {
+        let table = self.table();
         self.upstreams
             .iter()
             .enumerate()
@@ -134,15 +148,13 @@ impl Pool {
         }
     }
 
-    /// Probes every upstream once, then records the results. The probes run
-    /// without the table lock: a slow upstream must not hold up the
-    /// requests that only need to read the table.
+    /// Probes every upstream once, then records the results.
     pub async fn check_all(&self) {
         let mut results = Vec::with_capacity(self.upstreams.len());
         for u in &self.upstreams {
             results.push(self.probe(u).await);
         }
-        let mut table = self.table.lock().await;
+        let mut table = self.table();
         for (i, ok) in results.into_iter().enumerate() {
             if table.healthy[i] != ok {
                 tracing::info!(
@@ -156,8 +168,7 @@ impl Pool {
         }
     }
 
-    /// Whether GET /healthz answers 2xx, body included, within the health
-    /// timeout.
+    /// Whether GET /healthz answers 2xx, body included.
     async fn probe(&self, u: &Upstream) -> bool {
         let probe = tokio::time::timeout(self.opts.health_timeout, self.get_healthz(&u.url));
         matches!(probe.await, Ok(Ok(true)))
@@ -169,6 +180,12 @@ impl Pool {
         let ok = resp.status().is_success();
         Limited::new(resp.into_body(), 64 << 10).collect().await?;
         Ok(ok)
+    }
+
+    fn table(&self) -> MutexGuard<'_, Table> {
+        // Every write leaves the table consistent, so a panic elsewhere
+        // while it was held does not make it unusable.
+        self.table.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn max_conns(&self) -> i64 {

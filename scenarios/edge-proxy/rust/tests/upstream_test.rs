@@ -36,12 +36,12 @@ async fn acquire_round_robin_skips_unhealthy() {
 
     let mut got = Vec::new();
     for _ in 0..4 {
-        let u = p.acquire().await.expect("no upstream acquired");
+        let u = p.acquire().expect("no upstream acquired");
         got.push(u.index);
-        u.release();
+        drop(u);
     }
     assert_eq!(got, [0, 2, 0, 2]);
-    let states = p.states().await;
+    let states = p.states();
     assert!(
         states[0].healthy && !states[1].healthy && states[2].healthy,
         "health {states:?}, want healthy, unhealthy, healthy"
@@ -53,22 +53,19 @@ async fn acquire_respects_max_conns() {
     let up = new_upstream(200).await;
     let p = new_pool(2, &[&up.url]);
     assert!(
-        p.acquire().await.is_none(),
+        p.acquire().is_none(),
         "acquired an upstream that was never probed"
     );
     p.check_all().await;
 
-    let a = p.acquire().await;
-    let b = p.acquire().await;
+    let a = p.acquire();
+    let b = p.acquire();
     assert!(
         a.is_some() && b.is_some(),
         "could not take two slots of two"
     );
-    assert!(p.acquire().await.is_none(), "took a third slot of two");
-    assert_eq!(p.states().await[0].in_flight, 2);
-    a.unwrap().release();
-    assert!(
-        p.acquire().await.is_some(),
-        "a released slot was not reusable"
-    );
+    assert!(p.acquire().is_none(), "took a third slot of two");
+    assert_eq!(p.states()[0].in_flight, 2);
+    drop(a);
+    assert!(p.acquire().is_some(), "a released slot was not reusable");
 }

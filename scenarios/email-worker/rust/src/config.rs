@@ -1,6 +1,5 @@
 //! Configuration from the environment.
 
-use std::fmt;
 use std::time::Duration;
 
 /// The whole service configuration; see the README for meanings.
@@ -20,17 +19,11 @@ pub struct Config {
     pub shutdown_timeout: Duration,
 }
 
-/// Why the configuration could not be loaded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why the configuration could not be loaded: which variable, and what is
+/// wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct ConfigError(pub String);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 impl Config {
     /// Reads the configuration from the process environment.
@@ -94,7 +87,7 @@ fn or_default(v: String, def: &str) -> String {
     }
 }
 
-/// Parses a base-10 integer variable (32-bit, as the Go twin), applying
+/// Parses a base-10 integer variable (32-bit), applying
 /// `def` when unset and rejecting values below `min` (zero workers or a zero
 /// lease would stop all mail, which is a configuration mistake, not a
 /// policy).

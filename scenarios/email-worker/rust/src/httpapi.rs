@@ -53,7 +53,7 @@ pub fn new(q: Arc<Queue>, metrics: Arc<Metrics>) -> Router {
 
 /// Wraps every request with the in-flight gauge, the request counter and the
 /// request log line. The request runs in its own task, so it finishes (and
-/// is counted and logged) even if the client hangs up, as in Go's net/http.
+/// is counted and logged) even if the client hangs up.
 async fn serve_http(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let task = tokio::spawn(async move {
         let start = Instant::now();
@@ -201,8 +201,7 @@ fn write_error(status: StatusCode, msg: &str) -> Response {
     write_json(status, &json!({ "error": msg }))
 }
 
-/// Writes `v` without a trailing newline, byte-for-byte what the Go twin
-/// sends.
+/// Writes `v` as a JSON body with its status.
 fn write_json<T: Serialize>(status: StatusCode, v: &T) -> Response {
     (status, Json(v)).into_response()
 }

@@ -1,5 +1,5 @@
 //! email-worker: queues emails in SQLite and sends them through a mail
-//! provider. The modules mirror the Go packages under `go/internal/`.
+//! provider.
 
 pub mod config;
 pub mod httpapi;

@@ -1,8 +1,10 @@
 //! The email-worker service: config, logging, wiring, signals and graceful
 //! shutdown.
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use emailworker::config::Config;
 use emailworker::httpapi;
@@ -23,6 +25,10 @@ async fn main() -> ExitCode {
 /// Returns the exit status.
 async fn run() -> u8 {
     logging::init();
+    if let Err(err) = dump_tasks_on_sigquit(tokio::runtime::Handle::current()) {
+        tracing::error!(error = %err, "fatal error");
+        return 1;
+    }
 
     let cfg = match Config::from_env() {
         Ok(cfg) => cfg,
@@ -100,7 +106,7 @@ async fn run() -> u8 {
     pool.start(stop_rx, hard_rx);
 
     // The signal future starts the graceful shutdown, logging the
-    // conventional signal name both twins use (e.g. "SIGTERM"), and starts
+    // conventional signal name (e.g. "SIGTERM"), and starts
     // the shutdown budget below.
     let (signalled_tx, signalled_rx) = oneshot::channel::<()>();
     let shutdown = async move {
@@ -135,10 +141,46 @@ async fn run() -> u8 {
         Ok(_) = budget_spent.wait_for(|spent| *spent) => {}
     }
     // In-flight sends finish (or are cut at the budget and released) and
-    // buffered emails go back to the queue before the database closes.
+    // buffered emails return to the queue before the database closes.
     pool.wait().await;
     // Before "stopped", as the README orders it.
     let _ = q.close();
     tracing::info!("stopped");
     0
+}
+
+/// On SIGQUIT (`kill -QUIT <pid>`), writes the trace of every task of
+/// `runtime` to stderr and exits with status 2. It runs on a thread and a
+/// runtime of its own, so it still answers when every worker of `runtime`
+/// is stuck.
+fn dump_tasks_on_sigquit(runtime: tokio::runtime::Handle) -> std::io::Result<()> {
+    let own = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut quit = {
+        let _in_own = own.enter();
+        signal(SignalKind::quit())?
+    };
+    std::thread::Builder::new()
+        .name("sigquit".into())
+        .spawn(move || {
+            own.block_on(async move {
+                quit.recv().await;
+                let mut out = String::from("SIGQUIT: task dump\n");
+                // A dump needs every worker to pause at the scheduler.
+                match tokio::time::timeout(Duration::from_secs(2), runtime.dump()).await {
+                    Ok(dump) => {
+                        for task in dump.tasks().iter() {
+                            let _ = write!(out, "\ntask {}:\n{}\n", task.id(), task.trace());
+                        }
+                    }
+                    Err(_) => out.push_str(
+                        "no task dump: a runtime worker thread did not come back to the scheduler within 2 s\n",
+                    ),
+                }
+                eprint!("{out}");
+                std::process::exit(2);
+            })
+        })?;
+    Ok(())
 }

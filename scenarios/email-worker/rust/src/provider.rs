@@ -1,7 +1,6 @@
 //! The client of the external mail provider.
 
 use std::error::Error as _;
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,7 +26,7 @@ pub struct Message {
 pub struct Options {
     /// Without the trailing slash.
     pub base_url: String,
-    /// Per attempt: connect, headers and body.
+    /// How long one attempt may take.
     pub timeout: Duration,
     /// The first attempt included.
     pub max_attempts: u32,
@@ -38,24 +37,24 @@ pub struct Options {
 }
 
 /// Why an attempt failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
     /// A non-2xx answer from the provider.
+    #[error("provider answered {0}")]
     Status(u16),
-    /// A network error, a timeout, or an unreadable answer.
-    Other(String),
+    /// The request failed: a network error or a timeout.
+    #[error("{}", error_chain(.0))]
+    Request(#[source] reqwest::Error),
+    /// The answer could not be read.
+    #[error("read provider response: {}", error_chain(.0))]
+    Read(#[source] reqwest::Error),
+    /// The message could not be encoded.
+    #[error("encode message: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// `max_attempts` was zero.
+    #[error("no attempt made")]
+    NoAttempt,
 }
-
-impl fmt::Display for ProviderError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProviderError::Status(code) => write!(f, "provider answered {code}"),
-            ProviderError::Other(msg) => f.write_str(msg),
-        }
-    }
-}
-
-impl std::error::Error for ProviderError {}
 
 /// Whether another attempt may succeed. A 4xx other than 429 means the
 /// provider rejected the message itself, so repeating it is pointless;
@@ -109,9 +108,9 @@ impl Client {
     pub async fn send(&self, msg: &Message) -> (u32, Result<(), ProviderError>) {
         let body = match serde_json::to_vec(msg) {
             Ok(body) => body,
-            Err(err) => return (0, Err(ProviderError::Other(err.to_string()))),
+            Err(err) => return (0, Err(err.into())),
         };
-        let mut last_err = ProviderError::Other("no attempt made".to_string());
+        let mut last_err = ProviderError::NoAttempt;
         let mut attempts = 0;
         while attempts < self.max_attempts {
             if attempts > 0 {
@@ -153,11 +152,9 @@ impl Client {
             .body(body.to_vec())
             .send()
             .await
-            .map_err(|e| ProviderError::Other(error_chain(&e)))?;
+            .map_err(ProviderError::Request)?;
         let mut read = 0;
-        while let Some(chunk) = resp.chunk().await.map_err(|e| {
-            ProviderError::Other(format!("read provider response: {}", error_chain(&e)))
-        })? {
+        while let Some(chunk) = resp.chunk().await.map_err(ProviderError::Read)? {
             read += chunk.len();
             if read >= 1 << 20 {
                 break;
@@ -170,9 +167,8 @@ impl Client {
         Ok(())
     }
 
-    /// Waits until the next send slot of the process-wide rate and takes it.
-    /// Callers queue on the lock, so slots go out in arrival order; the lock
-    /// is held only while waiting for the slot, never during the send.
+    /// Waits until the next send slot of the process-wide rate and takes it;
+    /// callers get their slots in arrival order.
     async fn pace(&self) {
         if self.interval.is_zero() {
             return;

@@ -3,7 +3,6 @@
 //! A job whose lease expired, because the process that claimed it died, can
 //! be claimed again.
 
-use std::fmt;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -12,34 +11,28 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 /// Why a queue call failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum QueueError {
     /// The email does not exist.
+    #[error("not found")]
     NotFound,
-    /// The database failed; the message says at which step.
-    Db(String),
+    /// The queue was closed.
+    #[error("database is closed")]
+    Closed,
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] rusqlite::Error),
+    /// The database failed at this step ("lease: ...").
+    #[error("{step}: {source}")]
+    Step {
+        step: &'static str,
+        source: rusqlite::Error,
+    },
 }
 
-impl fmt::Display for QueueError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            QueueError::NotFound => f.write_str("not found"),
-            QueueError::Db(msg) => f.write_str(msg),
-        }
-    }
-}
-
-impl std::error::Error for QueueError {}
-
-impl From<rusqlite::Error> for QueueError {
-    fn from(err: rusqlite::Error) -> Self {
-        QueueError::Db(err.to_string())
-    }
-}
-
-/// Wraps a database error with the step that failed ("lease: ...").
+/// Wraps a database error with the step that failed.
 fn wrap(step: &'static str) -> impl FnOnce(rusqlite::Error) -> QueueError {
-    move |err| QueueError::Db(format!("{step}: {err}"))
+    move |source| QueueError::Step { step, source }
 }
 
 /// Statuses of an email.
@@ -147,7 +140,7 @@ impl Queue {
     ) -> Result<T, QueueError> {
         match self.lock().as_mut() {
             Some(conn) => f(conn),
-            None => Err(QueueError::Db("database is closed".to_string())),
+            None => Err(QueueError::Closed),
         }
     }
 
@@ -222,9 +215,17 @@ impl Queue {
         self.finish(id, STATUS_FAILED, reason)
     }
 
-    /// Hands a claimed job back to the queue, claimable at once.
+    /// Hands a claimed job back to the queue, claimable at once. A job that
+    /// is not "sending" any more was settled already and keeps its status: a
+    /// late `release` must not put a sent email back in the queue.
     pub fn release(&self, id: &str) -> Result<(), QueueError> {
-        self.finish(id, STATUS_QUEUED, "")
+        self.with_conn(|conn| {
+            conn.execute(
+                "UPDATE emails SET status = ?1, lease_until_ms = 0 WHERE id = ?2 AND status = ?3",
+                params![STATUS_QUEUED, id, STATUS_SENDING],
+            )?;
+            Ok(())
+        })
     }
 
     /// Moves a job out of "sending" and drops its lease.

@@ -1,6 +1,6 @@
 //! Drains the queue: a dispatcher claims emails into a bounded buffer, a
-//! fixed number of workers send them through the provider and acknowledge
-//! each one only after the provider accepted it.
+//! fixed number of workers send them through the provider and settle each
+//! one in the queue.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,11 +38,10 @@ struct Inner {
     opts: Options,
 }
 
-/// The shared end of the buffer: workers take turns receiving from it (the
-/// Go twin's workers range over one channel).
+/// The shared end of the buffer: workers take turns receiving from it.
 type Buffer = Arc<Mutex<mpsc::Receiver<Email>>>;
 
-/// Resolves once the flag is set (the Go twin's `<-ctx.Done()`); never if
+/// Resolves once the flag is set; never if
 /// its sender is gone without setting it.
 async fn fired(flag: &mut watch::Receiver<bool>) {
     if flag.wait_for(|set| *set).await.is_err() {
@@ -65,8 +64,8 @@ impl Pool {
     }
 
     /// Claims and sends emails until `stop` is set. Then sends in progress
-    /// finish, unless `hard` is set first (their emails go back to the
-    /// queue), and claimed emails still waiting in the buffer go back to the
+    /// finish, unless `hard` is set first (their emails return to the
+    /// queue), and claimed emails still waiting in the buffer return to the
     /// queue. `wait` returns once all of that is done.
     pub fn start(&mut self, stop: watch::Receiver<bool>, hard: watch::Receiver<bool>) {
         let (tx, rx) = mpsc::channel(self.inner.opts.buffer_size);

@@ -10,7 +10,7 @@ use emailworker::metrics::Metrics;
 use emailworker::queue::Queue;
 use tower::ServiceExt;
 
-/// A temporary directory removed on drop (the Go twin's `t.TempDir()`).
+/// A temporary directory removed on drop.
 struct TempDir(PathBuf);
 
 impl TempDir {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use emailworker::queue::{Email, Queue, QueueError};
 
-/// A temporary directory removed on drop (the Go twin's `t.TempDir()`).
+/// A temporary directory removed on drop.
 struct TempDir(PathBuf);
 
 impl TempDir {
@@ -112,4 +112,24 @@ fn ack_fail_and_release() {
     );
     let jobs = q.claim(3, Duration::from_secs(60)).unwrap();
     assert_eq!(ids(&jobs), ["em_2"]);
+}
+
+#[test]
+fn settled_email_keeps_its_status() {
+    let (q, _dir) = open();
+    enqueue(&q, 2);
+    q.claim(2, Duration::from_secs(60)).unwrap();
+    q.ack("em_0").unwrap();
+    q.fail("em_1", "provider answered 400").unwrap();
+    for id in ["em_0", "em_1"] {
+        q.release(id).unwrap();
+    }
+    assert_eq!(status(&q, "em_0"), "sent", "sent, then released");
+    assert_eq!(status(&q, "em_1"), "failed", "failed, then released");
+    let jobs = q.claim(2, Duration::from_secs(60)).unwrap();
+    assert!(
+        jobs.is_empty(),
+        "settled emails claimed again: {:?}",
+        ids(&jobs)
+    );
 }

@@ -12,7 +12,7 @@ use emailworker::queue::{Email, Queue};
 use emailworker::worker::{Options, Pool};
 use tokio::sync::{mpsc, watch, Semaphore};
 
-/// A temporary directory removed on drop (the Go twin's `t.TempDir()`).
+/// A temporary directory removed on drop.
 struct TempDir(PathBuf);
 
 impl TempDir {

@@ -1,6 +1,5 @@
 //! Configuration from the environment.
 
-use std::fmt;
 use std::time::Duration;
 
 /// The whole service configuration; see the README for meanings.
@@ -21,16 +20,19 @@ pub struct Config {
 }
 
 /// Why the configuration could not be loaded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError(pub String);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is required")]
+    Required(&'static str),
+    #[error("{name}: not an integer: {value:?}")]
+    NotInteger { name: &'static str, value: String },
+    #[error("{name}: must be at least {min}, got {got}")]
+    TooSmall {
+        name: &'static str,
+        min: i64,
+        got: i64,
+    },
 }
-
-impl std::error::Error for ConfigError {}
 
 impl Config {
     /// Reads the configuration from the process environment.
@@ -48,7 +50,7 @@ impl Config {
     {
         let webhook_secret = getenv("WEBHOOK_SECRET");
         if webhook_secret.is_empty() {
-            return Err(ConfigError("WEBHOOK_SECRET is required".to_string()));
+            return Err(ConfigError::Required("WEBHOOK_SECRET"));
         }
         // Dropping a trailing slash lets us append "/events" blindly.
         let downstream_url = getenv("DOWNSTREAM_URL");
@@ -57,11 +59,11 @@ impl Config {
             .unwrap_or(&downstream_url)
             .to_string();
         if downstream_url.is_empty() {
-            return Err(ConfigError("DOWNSTREAM_URL is required".to_string()));
+            return Err(ConfigError::Required("DOWNSTREAM_URL"));
         }
 
         // Each numeric variable: name, default, minimum accepted value.
-        let nums: [(&str, i64, i64); 8] = [
+        let nums: [(&'static str, i64, i64); 8] = [
             ("SIGNATURE_TOLERANCE_S", 300, 0),
             ("MAX_BODY_BYTES", 65536, 1),
             ("DOWNSTREAM_TIMEOUT_MS", 2000, 1),
@@ -73,12 +75,9 @@ impl Config {
         ];
         let mut vals = [0i64; 8];
         for (i, (name, def, min)) in nums.into_iter().enumerate() {
-            let v =
-                parse_int(&getenv(name), def).map_err(|e| ConfigError(format!("{name}: {e}")))?;
+            let v = parse_int(name, &getenv(name), def)?;
             if v < min {
-                return Err(ConfigError(format!(
-                    "{name}: must be at least {min}, got {v}"
-                )));
+                return Err(ConfigError::TooSmall { name, min, got: v });
             }
             vals[i] = v;
         }
@@ -107,13 +106,15 @@ fn or_default(v: String, def: &str) -> String {
     }
 }
 
-/// Parses a base-10 integer, `def` when unset.
-fn parse_int(v: &str, def: i64) -> Result<i64, String> {
+/// Parses the base-10 integer variable `name`, `def` when unset.
+fn parse_int(name: &'static str, v: &str, def: i64) -> Result<i64, ConfigError> {
     if v.is_empty() {
         return Ok(def);
     }
-    v.parse::<i64>()
-        .map_err(|_| format!("not an integer: {v:?}"))
+    v.parse::<i64>().map_err(|_| ConfigError::NotInteger {
+        name,
+        value: v.to_string(),
+    })
 }
 
 fn unsigned(v: i64) -> u64 {

@@ -1,12 +1,11 @@
 //! The client of the service events are forwarded to.
 
-use std::error::Error as _;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::CONTENT_TYPE;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
 use crate::store::Event;
@@ -25,27 +24,37 @@ pub struct Options {
 }
 
 /// Why an attempt, or the whole delivery, failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum DownstreamError {
     /// A non-2xx answer from the downstream.
+    #[error("downstream answered {0}")]
     Status(u16),
-    /// A network error, a timeout, or an unreadable answer.
-    Other(String),
+    /// No answer: connecting failed, the time ran out, the connection broke.
+    #[error(transparent)]
+    Request(reqwest::Error),
+    /// The answer's body could not be read.
+    #[error("read downstream response")]
+    ReadBody(#[source] reqwest::Error),
     /// Shutdown interrupted the backoff.
+    #[error("shutting down")]
     Stopped,
 }
 
-impl fmt::Display for DownstreamError {
+/// Shows an error with its sources, joined with ": " (reqwest's own message
+/// alone hides whether it was a timeout or a refused connection).
+pub struct Chain<'a>(pub &'a dyn std::error::Error);
+
+impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DownstreamError::Status(code) => write!(f, "downstream answered {code}"),
-            DownstreamError::Other(msg) => f.write_str(msg),
-            DownstreamError::Stopped => f.write_str("shutting down"),
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
         }
+        Ok(())
     }
 }
-
-impl std::error::Error for DownstreamError {}
 
 /// Whether another attempt may succeed. A 4xx means the downstream rejected
 /// the event itself, so repeating it is pointless; network errors, timeouts
@@ -82,13 +91,13 @@ impl Client {
     }
 
     /// Sends `ev` downstream, retrying as the README says, and returns how
-    /// many attempts it made with the outcome. `stop` turns true on
+    /// many attempts it made with the outcome. `stop` is cancelled on
     /// shutdown: the backoff stops and the delivery ends with `Stopped`; an
     /// attempt already on the wire runs to its own timeout.
     pub async fn deliver(
         &self,
         ev: &Event,
-        stop: &watch::Receiver<bool>,
+        stop: &CancellationToken,
     ) -> (u32, Result<(), DownstreamError>) {
         let mut attempt = 1;
         loop {
@@ -101,17 +110,17 @@ impl Client {
             tracing::warn!(
                 event_id = %ev.id,
                 attempt,
-                error = %err,
+                error = %Chain(&err),
                 "downstream attempt failed"
             );
             if attempt >= self.max_attempts || !retryable(&err) {
                 return (attempt, Err(err));
             }
             // Back off before the next attempt; shutdown cuts the wait short.
-            let mut stop = stop.clone();
+            let wait = tokio::time::sleep(self.backoff_after(attempt));
             tokio::select! {
-                _ = stop.wait_for(|stopped| *stopped) => return (attempt, Err(DownstreamError::Stopped)),
-                () = tokio::time::sleep(self.backoff_after(attempt)) => {}
+                () = stop.cancelled() => return (attempt, Err(DownstreamError::Stopped)),
+                () = wait => {}
             }
             attempt += 1;
         }
@@ -129,12 +138,10 @@ impl Client {
             .body(ev.payload.clone())
             .send()
             .await
-            .map_err(|e| DownstreamError::Other(error_chain(&e)))?;
+            .map_err(DownstreamError::Request)?;
         // Drain (bounded) so the connection can be reused.
         let mut read = 0;
-        while let Some(chunk) = resp.chunk().await.map_err(|e| {
-            DownstreamError::Other(format!("read downstream response: {}", error_chain(&e)))
-        })? {
+        while let Some(chunk) = resp.chunk().await.map_err(DownstreamError::ReadBody)? {
             read += chunk.len();
             if read >= 1 << 20 {
                 break;
@@ -162,17 +169,4 @@ impl Client {
         }
         Duration::from_nanos(rand::random_range(half..=ceiling))
     }
-}
-
-/// `err` and its sources, joined with ": " (reqwest's own message alone
-/// hides whether it was a timeout or a refused connection).
-fn error_chain(err: &reqwest::Error) -> String {
-    let mut msg = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        msg.push_str(": ");
-        msg.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    msg
 }

@@ -49,11 +49,11 @@ pub fn new(svc: Arc<Service>, metrics: Arc<Metrics>, max_body_bytes: usize) -> R
 
 /// Wraps every request with the in-flight gauge, the request counter and the
 /// request log line. The request runs in its own task, so it finishes (and
-/// is counted and logged) even if the client hangs up, as in Go's net/http.
+/// is counted and logged) even if the client hangs up.
 async fn serve_http(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let task = tokio::spawn(async move {
         let start = Instant::now();
-        metrics.add_in_flight(1);
+        let _in_flight = metrics.in_flight();
         let method = req.method().to_string();
         let path = req.uri().path().to_string();
         let pattern = req
@@ -62,7 +62,6 @@ async fn serve_http(State(metrics): State<Arc<Metrics>>, req: Request, next: Nex
             .map(|p| p.as_str().to_string());
 
         let resp = next.run(req).await;
-        metrics.add_in_flight(-1);
 
         let status = resp.status().as_u16();
         metrics.observe_request(&route_label(pattern.as_deref()), status);
@@ -191,8 +190,8 @@ fn write_error(status: StatusCode, msg: &str) -> Response {
     write_json(status, &json!({ "error": msg }))
 }
 
-/// Writes `v` without a trailing newline, byte-for-byte what the Go twin
-/// (json.Marshal) sends.
+/// Writes `v` as a JSON body without a trailing newline, as the README's
+/// examples show the bodies.
 fn write_json<T: Serialize>(status: StatusCode, v: &T) -> Response {
     (status, Json(v)).into_response()
 }

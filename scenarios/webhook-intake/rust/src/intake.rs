@@ -1,37 +1,26 @@
-//! The webhook flow: verify, parse, deduplicate, persist, queue.
+//! The webhook flow, from a signed request to a queued event.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 
-use crate::logging;
 use crate::metrics::Metrics;
 use crate::signature::{SignatureError, Verifier};
 use crate::store::{Event, Store, StoreError, STATUS_PENDING};
 use crate::worker::Pool;
 
 /// Why a webhook was not taken.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error(transparent)]
     Signature(SignatureError),
     /// The body is not an event the service understands.
+    #[error("invalid event")]
     InvalidEvent,
+    #[error(transparent)]
     Store(StoreError),
 }
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Signature(err) => err.fmt(f),
-            Error::InvalidEvent => f.write_str("invalid event"),
-            Error::Store(err) => err.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
 
 /// What happened to a verified, well-formed webhook.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,8 +53,7 @@ impl Service {
     }
 
     /// Handles one webhook: `sig_header` is the Webhook-Signature header,
-    /// `body` the raw body it signs. A new event is persisted before it is
-    /// queued, so once `receive` returns it survives a crash.
+    /// `body` the raw body it signs.
     pub async fn receive(&self, sig_header: &str, body: &[u8]) -> Result<Outcome, Error> {
         self.verifier
             .verify(sig_header, body, SystemTime::now())
@@ -122,7 +110,7 @@ fn parse_event(body: &[u8]) -> Result<Event, Error> {
         payload: body.to_vec(),
         status: STATUS_PENDING.to_string(),
         attempts: 0,
-        received_at: logging::rfc3339_seconds(now as i64),
+        received_at: rfc3339_seconds(now as i64),
     })
 }
 
@@ -133,4 +121,27 @@ fn valid_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+}
+
+/// `secs` since the Unix epoch as RFC 3339 in UTC, seconds precision
+/// (`2026-11-27T10:00:00Z`).
+fn rfc3339_seconds(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's days-from-civil, inverted.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }

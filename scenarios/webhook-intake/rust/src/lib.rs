@@ -1,6 +1,5 @@
 //! webhook-intake: receives signed webhooks, deduplicates and persists them
 //! in SQLite, and delivers them downstream from an in-process worker pool.
-//! The modules mirror the Go packages under `go/internal/`.
 
 pub mod config;
 pub mod downstream;

@@ -1,6 +1,9 @@
 //! The webhook-intake service: config, logging, wiring, signals and
 //! graceful shutdown.
 
+use std::error::Error;
+use std::fmt::Write as _;
+use std::future::IntoFuture;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -15,55 +18,39 @@ use intake::store::Store;
 use intake::worker::Pool;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    ExitCode::from(run().await)
-}
-
-/// Returns the exit status.
-async fn run() -> u8 {
     logging::init();
-
     let cfg = match Config::from_env() {
         Ok(cfg) => cfg,
         Err(err) => {
             tracing::error!(error = %err, "invalid configuration");
-            return 2;
+            return ExitCode::from(2);
         }
     };
-
-    let st = match Store::open(&cfg.db_path) {
-        Ok(st) => Arc::new(st),
+    match run(cfg).await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = %err, "fatal error");
-            return 1;
+            ExitCode::FAILURE
         }
-    };
+    }
+}
 
+/// Serves until a stop signal, then shuts down within the configured budget.
+async fn run(cfg: Config) -> Result<(), Box<dyn Error>> {
+    let st = Arc::new(Store::open(&cfg.db_path)?);
     // Work a previous process accepted but did not finish.
-    let pending = match st.pending() {
-        Ok(pending) => pending,
-        Err(err) => {
-            tracing::error!(error = %err, "fatal error");
-            return 1;
-        }
-    };
+    let pending = st.pending()?;
 
-    // Installed before listening, so a signal from now on is a graceful
-    // shutdown rather than the default kill.
-    let (mut term, mut int) = match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(term), Ok(int)) => (term, int),
-        (Err(err), _) | (_, Err(err)) => {
-            tracing::error!(error = %err, "fatal error");
-            return 1;
-        }
-    };
+    // Subscribed before listening, so a signal that comes during startup
+    // is not lost.
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    dump_tasks_on_sigquit()?;
 
     let m = Arc::new(Metrics::new());
     let dc = Client::new(
@@ -78,8 +65,8 @@ async fn run() -> u8 {
     let pool = Arc::new(Pool::new(cfg.queue_size, dc, st.clone(), m.clone()));
     // The workers get their own stop signal: they stop after the HTTP server
     // has drained, so requests still running can queue their events.
-    let (stop_work, work_stop) = watch::channel(false);
-    pool.start(work_stop, cfg.workers);
+    let stop_work = CancellationToken::new();
+    pool.start(stop_work.clone(), cfg.workers);
     let requeue = pool.clone();
     tokio::spawn(async move {
         for ev in pending {
@@ -97,68 +84,56 @@ async fn run() -> u8 {
 
     // Listening before logging means the "listening" line carries the real
     // port even when LISTEN_ADDR asks for port 0.
-    let ln = match TcpListener::bind(&cfg.listen_addr).await {
-        Ok(ln) => ln,
-        Err(err) => {
-            tracing::error!(error = %err, "fatal error");
-            return 1;
-        }
-    };
-    match ln.local_addr() {
-        Ok(addr) => tracing::info!(addr = %addr, "listening"),
-        Err(err) => {
-            tracing::error!(error = %err, "fatal error");
-            return 1;
-        }
-    }
+    let ln = TcpListener::bind(&cfg.listen_addr).await?;
+    tracing::info!(addr = %ln.local_addr()?, "listening");
 
-    // The signal future starts the graceful shutdown, logging the
-    // conventional signal name both twins use (e.g. "SIGTERM"), and starts
-    // the shutdown budget below.
-    let (signalled_tx, signalled_rx) = oneshot::channel::<Instant>();
-    let shutdown = async move {
-        let name = tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
-        };
-        tracing::info!(signal = name, "shutting down");
-        let _ = signalled_tx.send(Instant::now() + cfg.shutdown_timeout);
+    let stop_serving = CancellationToken::new();
+    let mut server = tokio::spawn(
+        axum::serve(ln, httpapi::new(svc, m, cfg.max_body_bytes))
+            .with_graceful_shutdown(stop_serving.clone().cancelled_owned())
+            .into_future(),
+    );
+    let name = tokio::select! {
+        res = &mut server => {
+            res??;
+            return Err("the HTTP server stopped on its own".into());
+        }
+        _ = terminate.recv() => "SIGTERM",
+        _ = interrupt.recv() => "SIGINT",
     };
-    let srv =
-        axum::serve(ln, httpapi::new(svc, m, cfg.max_body_bytes)).with_graceful_shutdown(shutdown);
+    tracing::info!(signal = name, "shutting down");
+
     // One budget for both stages: drain the HTTP requests, then let the
-    // workers finish the attempts they have on the wire. The deadline is
-    // kept outside the select: the signal can arrive in the same poll that
-    // ends the server, and the workers must still get their budget.
-    let mut signalled_rx = signalled_rx;
-    let mut deadline: Option<Instant> = None;
-    let budget = async {
-        match (&mut signalled_rx).await {
-            Ok(at) => {
-                deadline = Some(at);
-                tokio::time::sleep_until(at).await
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-
-    tokio::select! {
-        res = srv => {
-            if let Err(err) = res {
-                tracing::error!(error = %err, "fatal error");
-                return 1;
-            }
-        }
-        // Budget spent: dropping the server drops the requests still running.
-        () = budget => {}
+    // workers finish the attempts they have on the wire.
+    let deadline = Instant::now() + cfg.shutdown_timeout;
+    stop_serving.cancel();
+    match tokio::time::timeout_at(deadline, &mut server).await {
+        Ok(res) => res??,
+        // Budget spent: the requests still running are dropped.
+        Err(_) => server.abort(),
     }
-    stop_work.send_replace(true);
-    if let Some(deadline) = deadline.or_else(|| signalled_rx.try_recv().ok()) {
-        // Budget spent: unfinished events stay pending for the next start.
-        let _ = tokio::time::timeout_at(deadline, pool.wait()).await;
-    }
+    stop_work.cancel();
+    // Budget spent: unfinished events stay pending for the next start.
+    let _ = tokio::time::timeout_at(deadline, pool.wait()).await;
     // Before "stopped", as the README orders it.
     let _ = st.close();
     tracing::info!("stopped");
-    0
+    Ok(())
+}
+
+/// `kill -QUIT <pid>` writes the trace of every task to stderr and exits with
+/// status 2: what each task is waiting on, for a service that hangs.
+fn dump_tasks_on_sigquit() -> std::io::Result<()> {
+    let mut quit = signal(SignalKind::quit())?;
+    tokio::spawn(async move {
+        quit.recv().await;
+        let dump = tokio::runtime::Handle::current().dump().await;
+        let mut out = String::new();
+        for (i, task) in dump.tasks().iter().enumerate() {
+            let _ = writeln!(out, "task {}:\n{}\n", i + 1, task.trace());
+        }
+        eprint!("{out}");
+        std::process::exit(2);
+    });
+    Ok(())
 }

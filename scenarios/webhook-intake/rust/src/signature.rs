@@ -1,31 +1,21 @@
 //! Webhook signatures: HMAC-SHA256 over `"<timestamp>.<raw body>"`, sent as
 //! `Webhook-Signature: t=<unix>,v1=<hex>`.
 
-use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 /// Why a signature was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
     /// The header is missing or malformed, or no signature matches.
+    #[error("invalid signature")]
     Invalid,
     /// The signed timestamp is outside the tolerance window.
+    #[error("timestamp outside tolerance")]
     Stale,
 }
-
-impl fmt::Display for SignatureError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SignatureError::Invalid => f.write_str("invalid signature"),
-            SignatureError::Stale => f.write_str("timestamp outside tolerance"),
-        }
-    }
-}
-
-impl std::error::Error for SignatureError {}
 
 /// Checks signatures made with one secret.
 pub struct Verifier {
@@ -105,7 +95,7 @@ fn parse_header(header: &str) -> Result<(i64, Vec<String>), SignatureError> {
     Ok((ts, sigs))
 }
 
-/// Compares in time that depends on the lengths only (Go's `hmac.Equal`).
+/// Compares in time that depends on the lengths only.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

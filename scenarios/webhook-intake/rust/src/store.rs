@@ -1,6 +1,5 @@
 //! Received events and their delivery state, in SQLite.
 
-use std::fmt;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -13,34 +12,26 @@ pub const STATUS_DELIVERED: &str = "delivered";
 pub const STATUS_FAILED: &str = "failed";
 
 /// Why a store call failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The event does not exist.
+    #[error("not found")]
     NotFound,
-    /// The database failed; the message says at which step.
-    Db(String),
-}
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StoreError::NotFound => f.write_str("not found"),
-            StoreError::Db(msg) => f.write_str(msg),
-        }
-    }
-}
-
-impl std::error::Error for StoreError {}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(err: rusqlite::Error) -> Self {
-        StoreError::Db(err.to_string())
-    }
+    #[error("database is closed")]
+    Closed,
+    /// A database call failed at `step` ("insert event", ...).
+    #[error("{step}: {source}")]
+    Db {
+        step: &'static str,
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
 }
 
 /// Wraps a database error with the step that failed ("insert event: ...").
 fn wrap(step: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    move |err| StoreError::Db(format!("{step}: {err}"))
+    move |source| StoreError::Db { step, source }
 }
 
 /// One received event. The JSON form is the GET response body.
@@ -122,7 +113,7 @@ impl Store {
     ) -> Result<T, StoreError> {
         match self.lock().as_mut() {
             Some(conn) => f(conn),
-            None => Err(StoreError::Db("database is closed".to_string())),
+            None => Err(StoreError::Closed),
         }
     }
 

@@ -2,20 +2,23 @@
 
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
-use crate::downstream::Client;
+use crate::downstream::{Chain, Client};
 use crate::metrics::Metrics;
 use crate::store::{Event, Store, STATUS_DELIVERED, STATUS_FAILED};
 
 /// A bounded queue of events and the workers that drain it.
 pub struct Pool {
     queue_tx: mpsc::Sender<Event>,
-    /// Shared by the workers (tokio's channel has one receiver; Go's has
-    /// many): whoever holds the lock takes the next event.
+    /// Shared by the workers (an mpsc channel has one receiver): whoever
+    /// holds the lock takes the next event.
     queue_rx: tokio::sync::Mutex<mpsc::Receiver<Event>>,
-    stopped: watch::Sender<bool>,
+    /// Cancelled once the workers are told to stop: senders still waiting
+    /// for room give up.
+    stopped: CancellationToken,
     client: Client,
     store: Arc<Store>,
     metrics: Arc<Metrics>,
@@ -29,7 +32,7 @@ impl Pool {
         Pool {
             queue_tx,
             queue_rx: tokio::sync::Mutex::new(queue_rx),
-            stopped: watch::Sender::new(false),
+            stopped: CancellationToken::new(),
             client,
             store,
             metrics,
@@ -37,16 +40,14 @@ impl Pool {
         }
     }
 
-    /// Runs `n` workers until `stop` turns true. A worker busy with an event
-    /// finishes the attempt on the wire, then stops; an event it did not
-    /// finish stays pending in the store and is queued again at the next
-    /// start.
-    pub fn start(self: &Arc<Self>, stop: watch::Receiver<bool>, n: usize) {
+    /// Runs `n` workers until `stop` is cancelled. A worker busy with an
+    /// event finishes the attempt on the wire, then stops.
+    pub fn start(self: &Arc<Self>, stop: CancellationToken, n: usize) {
         let pool = Arc::clone(self);
-        let mut watcher = stop.clone();
+        let watcher = stop.clone();
         tokio::spawn(async move {
-            let _ = watcher.wait_for(|stopped| *stopped).await;
-            pool.stopped.send_replace(true);
+            watcher.cancelled().await;
+            pool.stopped.cancel();
         });
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
         for _ in 0..n {
@@ -65,11 +66,9 @@ impl Pool {
     }
 
     /// Queues `ev`, waiting for room (backpressure on the senders), and
-    /// reports whether it was queued: not if the pool stopped first, in which
-    /// case the event stays pending in the store.
+    /// reports whether it was queued (not if the pool stopped first).
     pub async fn submit(&self, ev: Event) -> bool {
         self.metrics.add_queue_depth(1);
-        let mut stopped = self.stopped.subscribe();
         tokio::select! {
             sent = self.queue_tx.send(ev) => {
                 if sent.is_err() {
@@ -77,19 +76,19 @@ impl Pool {
                 }
                 sent.is_ok()
             }
-            _ = stopped.wait_for(|stopped| *stopped) => {
+            () = self.stopped.cancelled() => {
                 self.metrics.add_queue_depth(-1);
                 false
             }
         }
     }
 
-    async fn run(&self, mut stop: watch::Receiver<bool>) {
+    async fn run(&self, stop: CancellationToken) {
         loop {
             let ev = {
                 let mut queue = self.queue_rx.lock().await;
                 tokio::select! {
-                    _ = stop.wait_for(|stopped| *stopped) => return,
+                    () = stop.cancelled() => return,
                     ev = queue.recv() => match ev {
                         Some(ev) => ev,
                         None => return,
@@ -102,9 +101,9 @@ impl Pool {
     }
 
     /// Delivers one event and records the outcome.
-    async fn process(&self, stop: &watch::Receiver<bool>, ev: Event) {
+    async fn process(&self, stop: &CancellationToken, ev: Event) {
         let (attempts, result) = self.client.deliver(&ev, stop).await;
-        if result.is_err() && *stop.borrow() {
+        if result.is_err() && stop.is_cancelled() {
             return; // shutting down: left pending, delivered after the restart
         }
         // Counted before the store says so, so whoever sees the outcome in
@@ -124,7 +123,7 @@ impl Pool {
         }
         match result {
             Err(err) => {
-                tracing::error!(event_id = %ev.id, attempts, error = %err, "event failed")
+                tracing::error!(event_id = %ev.id, attempts, error = %Chain(&err), "event failed")
             }
             Ok(()) => tracing::info!(event_id = %ev.id, attempts, "event delivered"),
         }

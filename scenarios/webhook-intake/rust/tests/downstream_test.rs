@@ -8,7 +8,7 @@ use axum::Router;
 use intake::downstream::{self, retryable, Client};
 use intake::metrics::Metrics;
 use intake::store::Event;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// A fake downstream that answers the n-th call (1-based) with
 /// `statuses[n-1]`, and 200 once the list is used up; it counts the calls.
@@ -58,7 +58,7 @@ fn ev() -> Event {
 #[tokio::test]
 async fn deliver_retries_server_errors() {
     let (url, calls) = fake_downstream(&[503, 500]).await;
-    let (_stop_tx, stop) = watch::channel(false);
+    let stop = CancellationToken::new();
     let (attempts, result) = new_client(&url, 5).deliver(&ev(), &stop).await;
     assert!(result.is_ok(), "{result:?}");
     assert_eq!((attempts, calls.load(Ordering::SeqCst)), (3, 3));
@@ -67,7 +67,7 @@ async fn deliver_retries_server_errors() {
 #[tokio::test]
 async fn deliver_does_not_retry_client_errors() {
     let (url, calls) = fake_downstream(&[422]).await;
-    let (_stop_tx, stop) = watch::channel(false);
+    let stop = CancellationToken::new();
     let (attempts, result) = new_client(&url, 5).deliver(&ev(), &stop).await;
     let err = result.unwrap_err();
     assert!(!retryable(&err), "{err}");
@@ -77,7 +77,7 @@ async fn deliver_does_not_retry_client_errors() {
 #[tokio::test]
 async fn deliver_gives_up_after_max_attempts() {
     let (url, calls) = fake_downstream(&[503, 503, 503, 503]).await;
-    let (_stop_tx, stop) = watch::channel(false);
+    let stop = CancellationToken::new();
     let (attempts, result) = new_client(&url, 3).deliver(&ev(), &stop).await;
     assert!(result.is_err());
     assert_eq!((attempts, calls.load(Ordering::SeqCst)), (3, 3));

@@ -14,12 +14,12 @@ use intake::metrics::Metrics;
 use intake::signature::{sign, Verifier};
 use intake::store::Store;
 use intake::worker::Pool;
-use tokio::sync::watch;
+use tokio_util::sync::{CancellationToken, DropGuard};
 use tower::ServiceExt;
 
 const SECRET: &str = "whsec_test";
 
-/// A temporary directory removed on drop (the Go twin's `t.TempDir()`).
+/// A temporary directory removed on drop.
 struct TempDir(PathBuf);
 
 impl TempDir {
@@ -52,7 +52,8 @@ fn received(rec: &Recorder) -> Vec<String> {
 struct Harness {
     h: Router,
     down: Recorder,
-    _stop: watch::Sender<bool>,
+    /// Stops the workers when the test ends.
+    _stop: DropGuard,
     _dir: TempDir,
 }
 
@@ -89,8 +90,8 @@ async fn new_handler() -> Harness {
         m.clone(),
     );
     let pool = Arc::new(Pool::new(100, dc, st.clone(), m.clone()));
-    let (stop_tx, stop) = watch::channel(false);
-    pool.start(stop, 2);
+    let stop = CancellationToken::new();
+    pool.start(stop.clone(), 2);
 
     let svc = Service::new(
         Verifier::new(SECRET, Duration::from_secs(300)),
@@ -101,7 +102,7 @@ async fn new_handler() -> Harness {
     Harness {
         h: httpapi::new(Arc::new(svc), m, 1024),
         down,
-        _stop: stop_tx,
+        _stop: stop.drop_guard(),
         _dir: dir,
     }
 }

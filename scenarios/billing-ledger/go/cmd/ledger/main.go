@@ -91,8 +91,8 @@ func run() int {
 }
 
 // signalName maps NotifyContext's cancellation cause (which describes the
-// signal as "<sig.String()> signal received") to the conventional name both
-// twins log, e.g. "SIGTERM".
+// signal as "<sig.String()> signal received") to the conventional name
+// the log carries, e.g. "SIGTERM".
 func signalName(cause error) string {
 	for sig, name := range map[os.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT"} {
 		if strings.HasPrefix(cause.Error(), sig.String()) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"sync"
 	"time"
 
 	"ledger/internal/metrics"
@@ -82,6 +83,7 @@ type Service struct {
 	log        *slog.Logger
 	metrics    *metrics.Metrics
 	maxBalance int64
+	keys       keyLocks
 }
 
 // New returns a Service.
@@ -99,6 +101,10 @@ func (s *Service) Charge(ctx context.Context, req Request) (ch store.Charge, rep
 	// the client hangs up, so the flow does not inherit the request's
 	// cancellation. Each provider attempt still has its own timeout.
 	ctx = context.WithoutCancel(ctx)
+	// A second request with this key waits here, then finds the first one's
+	// charge and replays it instead of charging again.
+	unlock := s.keys.lock(req.IdempotencyKey)
+	defer unlock()
 
 	if prior, err := s.store.ChargeByKey(ctx, req.IdempotencyKey); err == nil {
 		return s.replay(prior, req)
@@ -166,6 +172,43 @@ func (s *Service) GetCharge(ctx context.Context, id string) (store.Charge, error
 // Account returns an account (store.ErrNotFound if unknown).
 func (s *Service) Account(ctx context.Context, id string) (store.Account, error) {
 	return s.store.Account(ctx, id)
+}
+
+// keyLocks holds one lock per idempotency key in use, so requests with the
+// same key run one at a time.
+type keyLocks struct {
+	mu   sync.Mutex
+	held map[string]*keyLock
+}
+
+type keyLock struct {
+	sync.Mutex
+	users int // requests holding or waiting for it; guarded by keyLocks.mu
+}
+
+// lock locks key and returns the function that unlocks it.
+func (k *keyLocks) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.held == nil {
+		k.held = make(map[string]*keyLock)
+	}
+	l := k.held[key]
+	if l == nil {
+		l = &keyLock{}
+		k.held[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.held, key)
+		}
+		k.mu.Unlock()
+	}
 }
 
 // newChargeID returns "ch_" + 16 random lowercase hex digits.

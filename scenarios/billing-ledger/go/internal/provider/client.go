@@ -30,7 +30,7 @@ type Request struct {
 // Options configures a Client.
 type Options struct {
 	BaseURL     string        // without the trailing slash
-	Timeout     time.Duration // per attempt: connect, headers and body
+	Timeout     time.Duration // how long one attempt may take
 	MaxAttempts int           // the first attempt included
 	Backoff     time.Duration // base of the exponential backoff
 }

@@ -70,7 +70,7 @@ func Open(path string) (*Store, error) {
 		return nil, err
 	}
 	// One connection shared by the whole service: SQLite allows one writer
-	// anyway, and it mirrors the Rust twin's single mutex-guarded connection.
+	// anyway, and one connection serializes every statement.
 	db.SetMaxOpenConns(1)
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()

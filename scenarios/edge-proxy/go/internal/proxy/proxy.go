@@ -22,7 +22,7 @@ import (
 // is forwarded.
 const AdminPrefix = "/_proxy/"
 
-// copyBufferSize is how much of a body the proxy holds at once.
+// copyBufferSize is the size of one read when copying a body.
 const copyBufferSize = 32 << 10
 
 var (
@@ -176,8 +176,7 @@ func outgoingRequest(ctx context.Context, r *http.Request, u *upstream.Upstream)
 	return out
 }
 
-// stream copies body to w piece by piece, flushing each piece, so neither
-// a large nor a slow body is ever held whole.
+// stream copies body to w, flushing after every piece.
 func stream(w http.ResponseWriter, body io.Reader) error {
 	rc := http.NewResponseController(w)
 	buf := make([]byte, copyBufferSize)

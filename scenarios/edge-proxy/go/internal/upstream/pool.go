@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -32,7 +33,7 @@ func (u *Upstream) Release() {
 // Options configure a Pool.
 type Options struct {
 	MaxConns      int           // connection slots per upstream
-	HealthTimeout time.Duration // bound of one probe, answer included
+	HealthTimeout time.Duration // HEALTH_TIMEOUT_MS
 }
 
 // Pool is the upstream table. An upstream is used only when its last
@@ -55,7 +56,11 @@ func New(urls []string, opts Options, log *slog.Logger) *Pool {
 		opts: opts,
 		// Probes get their own small pool so a busy proxy never makes a
 		// probe wait for a connection.
-		client:  &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 1}},
+		client: &http.Client{Transport: &http.Transport{
+			Proxy:               nil,
+			DialContext:         (&net.Dialer{Timeout: opts.HealthTimeout}).DialContext,
+			MaxIdleConnsPerHost: 1,
+		}},
 		log:     log,
 		healthy: make([]bool, len(urls)),
 	}
@@ -110,9 +115,7 @@ func (p *Pool) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// CheckAll probes every upstream once, then records the results. The
-// probes run without the table lock: a slow upstream must not hold up the
-// requests that only need to read the table.
+// CheckAll probes every upstream once, then records the results.
 func (p *Pool) CheckAll(ctx context.Context) {
 	results := make([]bool, len(p.upstreams))
 	for i, u := range p.upstreams {
@@ -128,8 +131,7 @@ func (p *Pool) CheckAll(ctx context.Context) {
 	}
 }
 
-// probe reports whether GET /healthz answers 2xx, body included, within
-// the health timeout.
+// probe reports whether GET /healthz answers 2xx, body included.
 func (p *Pool) probe(ctx context.Context, u *Upstream) bool {
 	ctx, cancel := context.WithTimeout(ctx, p.opts.HealthTimeout)
 	defer cancel()

@@ -1,5 +1,5 @@
-//! Test helpers: a real upstream server on loopback (the twin of Go's
-//! httptest.NewServer) and a proxy in front of it.
+//! Test helpers: a real upstream server on loopback and a proxy in front
+//! of it.
 
 #![allow(dead_code)] // each test file uses a different subset
 

@@ -181,8 +181,8 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-// writeJSON writes v without a trailing newline and without HTML escaping,
-// byte-for-byte what the Rust twin (axum's Json) sends.
+// writeJSON writes v as a JSON body, without a trailing newline and without
+// HTML escaping.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

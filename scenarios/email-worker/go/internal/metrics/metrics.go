@@ -1,6 +1,6 @@
 // Package metrics holds the service counters and renders them in the
-// Prometheus text format. It is hand-rolled (no client library) so the Go and
-// Rust twins print byte-identical output for the same traffic.
+// Prometheus text format. It is hand-rolled (no client library): a handful of
+// counters and gauges do not need one.
 package metrics
 
 import (

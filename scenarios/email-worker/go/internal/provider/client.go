@@ -28,7 +28,7 @@ type Message struct {
 // Options configures a Client.
 type Options struct {
 	BaseURL     string        // without the trailing slash
-	Timeout     time.Duration // per attempt: connect, headers and body
+	Timeout     time.Duration // how long one attempt may take
 	MaxAttempts int           // the first attempt included
 	Backoff     time.Duration // base of the exponential backoff
 	RatePerSec  int           // sends per second for the whole process; 0: unlimited
@@ -150,8 +150,7 @@ func (c *Client) attempt(ctx context.Context, key string, body []byte) error {
 }
 
 // pace waits until the next send slot of the process-wide rate and takes
-// it. Callers queue on mu, so slots go out in arrival order; mu is held only
-// while waiting for the slot, never during the send.
+// it; callers get their slots in arrival order.
 func (c *Client) pace(ctx context.Context) error {
 	if c.interval == 0 {
 		return nil

@@ -71,7 +71,7 @@ func Open(path string) (*Queue, error) {
 		return nil, err
 	}
 	// One connection shared by the whole service: SQLite allows one writer
-	// anyway, and it mirrors the Rust twin's single mutex-guarded connection.
+	// anyway, and one connection serializes every statement.
 	db.SetMaxOpenConns(1)
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
@@ -165,9 +165,14 @@ func (q *Queue) Fail(ctx context.Context, id, reason string) error {
 	return q.finish(ctx, id, StatusFailed, reason)
 }
 
-// Release hands a claimed job back to the queue, claimable at once.
+// Release hands a claimed job back to the queue, claimable at once. A job
+// that is not "sending" any more was settled already and keeps its status:
+// a late Release must not put a sent email back in the queue.
 func (q *Queue) Release(ctx context.Context, id string) error {
-	return q.finish(ctx, id, StatusQueued, "")
+	_, err := q.db.ExecContext(ctx,
+		`UPDATE emails SET status = ?, lease_until_ms = 0 WHERE id = ? AND status = ?`,
+		StatusQueued, id, StatusSending)
+	return err
 }
 
 // finish moves a job out of "sending" and drops its lease.

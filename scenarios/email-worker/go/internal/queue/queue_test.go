@@ -123,3 +123,32 @@ func TestAckFailAndRelease(t *testing.T) {
 		t.Errorf("claim after release: %s, want [em_2]", got)
 	}
 }
+
+func TestSettledEmailKeepsItsStatus(t *testing.T) {
+	q := open(t)
+	ctx := context.Background()
+	enqueue(t, q, 2)
+	if _, err := q.Claim(ctx, 2, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Ack(ctx, "em_0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Fail(ctx, "em_1", "provider answered 400"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"em_0", "em_1"} {
+		if err := q.Release(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := status(t, q, "em_0"); s != "sent" {
+		t.Errorf("sent, then released: %s, want sent", s)
+	}
+	if s := status(t, q, "em_1"); s != "failed" {
+		t.Errorf("failed, then released: %s, want failed", s)
+	}
+	if jobs, _ := q.Claim(ctx, 2, time.Minute); len(jobs) != 0 {
+		t.Errorf("settled emails claimed again: %v", ids(jobs))
+	}
+}

@@ -1,6 +1,6 @@
 // Package worker drains the queue: a dispatcher claims emails into a bounded
 // buffer, a fixed number of workers send them through the provider and
-// acknowledge each one only after the provider accepted it.
+// settle each one in the queue.
 package worker
 
 import (

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -52,8 +51,11 @@ func run() int {
 		return 1
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
+	// Subscribed before listening, so a signal that comes during startup
+	// is not lost.
+	stopSig := make(chan os.Signal, 1)
+	signal.Notify(stopSig, syscall.SIGTERM, os.Interrupt)
+	defer signal.Stop(stopSig)
 
 	m := metrics.New()
 	dc := downstream.New(downstream.Options{
@@ -93,14 +95,15 @@ func run() int {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
+	var sig os.Signal
 	select {
 	case err := <-serveErr:
 		log.Error("fatal error", "error", err.Error())
 		return 1
-	case <-ctx.Done():
+	case sig = <-stopSig:
 	}
-	stop() // a second signal now kills the process the default way
-	log.Info("shutting down", "signal", signalName(context.Cause(ctx)))
+	signal.Stop(stopSig) // a second signal now kills the process the default way
+	log.Info("shutting down", "signal", signalName(sig))
 
 	// One budget for both stages: drain the HTTP requests, then let the
 	// workers finish the attempts they have on the wire.
@@ -123,14 +126,14 @@ func run() int {
 	return 0
 }
 
-// signalName maps NotifyContext's cancellation cause (which describes the
-// signal as "<sig.String()> signal received") to the conventional name both
-// twins log, e.g. "SIGTERM".
-func signalName(cause error) string {
-	for sig, name := range map[os.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT"} {
-		if strings.HasPrefix(cause.Error(), sig.String()) {
-			return name
-		}
+// signalName is the name operators know sig by ("SIGTERM"), rather than
+// its description ("terminated").
+func signalName(sig os.Signal) string {
+	switch sig {
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case os.Interrupt:
+		return "SIGINT"
 	}
-	return cause.Error()
+	return sig.String()
 }

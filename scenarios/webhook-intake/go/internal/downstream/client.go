@@ -81,12 +81,11 @@ func (c *Client) Deliver(ctx context.Context, ev store.Event) (int, error) {
 			return attempt, err
 		}
 		// Back off before the next attempt; shutdown cuts the wait short.
-		t := time.NewTimer(c.BackoffAfter(attempt))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return attempt, ctx.Err()
-		case <-t.C:
+		wait, cancel := context.WithTimeout(ctx, c.BackoffAfter(attempt))
+		<-wait.Done()
+		cancel()
+		if err := ctx.Err(); err != nil {
+			return attempt, err
 		}
 	}
 }

@@ -156,8 +156,8 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-// writeJSON writes v without a trailing newline, byte-for-byte what the
-// Rust twin (axum's Json) sends.
+// writeJSON writes v without a trailing newline (json.Marshal, not an
+// Encoder), as the README's examples show the bodies.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	data, err := json.Marshal(v)
 	if err != nil {

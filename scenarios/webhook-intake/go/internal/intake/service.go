@@ -1,5 +1,5 @@
-// Package intake is the webhook flow: verify, parse, deduplicate, persist,
-// queue.
+// Package intake is the webhook flow, from a signed request to a queued
+// event.
 package intake
 
 import (
@@ -40,8 +40,7 @@ func New(v *signature.Verifier, st *store.Store, pool *worker.Pool, log *slog.Lo
 
 // Receive handles one webhook: sigHeader is the Webhook-Signature header,
 // body the raw body it signs. It returns a signature error, ErrInvalidEvent,
-// or the outcome; a new event is persisted before it is queued, so once
-// Receive returns it survives a crash.
+// or the outcome.
 func (s *Service) Receive(ctx context.Context, sigHeader string, body []byte) (Outcome, error) {
 	if err := s.verifier.Verify(sigHeader, body, time.Now()); err != nil {
 		return Outcome{}, err

@@ -1,6 +1,6 @@
 // Package metrics holds the service counters and renders them in the
-// Prometheus text format. It is hand-rolled (no client library) so the Go and
-// Rust twins print byte-identical output for the same traffic.
+// Prometheus text format. It is hand-rolled (no client library): ten series
+// do not need one, and the output is exactly the README's.
 package metrics
 
 import (
@@ -47,7 +47,7 @@ func (m *Metrics) ObserveRequest(route string, status int) {
 // AddInFlight moves the in-flight gauge by delta (+1 on entry, -1 on exit).
 func (m *Metrics) AddInFlight(delta int64) { m.inFlight.Add(delta) }
 
-// EventAccepted counts one new event, persisted and queued.
+// EventAccepted counts one new event.
 func (m *Metrics) EventAccepted() { m.accepted.Add(1) }
 
 // EventDuplicate counts one delivery of an event id already seen.

@@ -36,8 +36,7 @@ func New(size int, client *downstream.Client, st *store.Store, log *slog.Logger,
 }
 
 // Start runs n workers until ctx is cancelled. A worker busy with an event
-// finishes the attempt on the wire, then stops; an event it did not finish
-// stays pending in the store and is queued again at the next start.
+// finishes the attempt on the wire, then stops.
 func (p *Pool) Start(ctx context.Context, n int) {
 	go func() {
 		<-ctx.Done()
@@ -55,8 +54,7 @@ func (p *Pool) Wait() {
 }
 
 // Submit queues ev, waiting for room (backpressure on the senders), and
-// reports whether it was queued: not if the pool stopped first, in which
-// case the event stays pending in the store.
+// reports whether it was queued (not if the pool stopped first).
 func (p *Pool) Submit(ev store.Event) bool {
 	p.metrics.AddQueueDepth(1)
 	select {

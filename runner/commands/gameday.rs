@@ -1,0 +1,625 @@
+//! `drill gameday`: `start` (the facilitator's process, in the foreground),
+//! and the on-call's `ack`, `deploy`, `resolve` and `status` from another
+//! terminal. They find the game day from its folder (`--dir`, or any folder
+//! inside it) and talk through its files (`gameday::folder`).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand};
+
+use super::session::start::BuggedTree;
+use super::{interruptible, Context, ResultsArgs};
+use crate::bench::workload::Workload;
+use crate::builder::{self, BuildError, Cache};
+use crate::catalog::{Drill, LanguageSpec, Scenario};
+use crate::error::Failure;
+use crate::exit_code::{self, Kind};
+use crate::gameday::definition::{Definition, InjectKind};
+use crate::gameday::folder::{self, DeployRequest, DeployResult, Folder, Pointer, Status};
+use crate::gameday::live::{self, Setup};
+use crate::gameday::record::{self, Clock, DeployOutcome, EndReason, EventKind, Header, Record};
+use crate::harness::{self, RunOptions};
+use crate::results::ResultsDir;
+use crate::scratch::Scratch;
+use crate::toolchain;
+use crate::workspace;
+
+/// The fault seed of the acceptance checks a deploy is judged by (submit's).
+const JUDGE_SEED: u64 = 1;
+/// How long `deploy` waits for the facilitator beyond the service's startup timeout.
+const ANSWER_SLACK: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Args)]
+pub struct GameDayArgs {
+    #[command(subcommand)]
+    pub command: GameDayCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GameDayCommand {
+    /// Run a drill as a live incident (the facilitator's terminal; Ctrl-C ends it).
+    ///
+    /// Builds the bugged service in a workspace, starts it with its fakes under
+    /// steady traffic, fires the seeded injects (the fault among them), pages by
+    /// the burn-rate rule, and records the on-call's actions and the clocks.
+    Start(StartArgs),
+    /// Acknowledge the page.
+    Ack(OnCallArgs),
+    /// Build the workspace and swap the running service for the new build;
+    /// the deployed build is then judged by the drill's acceptance checks.
+    Deploy(OnCallArgs),
+    /// Declare the incident resolved; ends the game day.
+    Resolve(OnCallArgs),
+    /// The SLI now, the error budget left, the alert state and the clocks.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// `scenario/bug`, or a bug name that is unique in the catalog.
+    pub id: String,
+    #[arg(long)]
+    pub lang: String,
+    /// The game day's folder (new or empty). Default: ./gameday-<bug>-<lang>.
+    #[arg(long, value_name = "D")]
+    pub dir: Option<PathBuf>,
+    /// End the game day after this many seconds of traffic.
+    #[arg(long, value_name = "S", default_value_t = 1800)]
+    pub time_box: u64,
+    /// The pager file alerts and messages are appended to. Default: <dir>/pager.log.
+    #[arg(long, value_name = "FILE")]
+    pub pager: Option<PathBuf>,
+    #[command(flatten)]
+    pub results: ResultsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct OnCallArgs {
+    /// The game day's folder. Default: the one the current directory is in.
+    #[arg(long, value_name = "D")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub on_call: OnCallArgs,
+    /// Print a JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn gameday(ctx: &Context, args: GameDayArgs) -> Result<u8, Failure> {
+    match args.command {
+        GameDayCommand::Start(a) => start(ctx, a),
+        GameDayCommand::Ack(a) => simple(ctx, &a, "ack", EventKind::Ack),
+        GameDayCommand::Resolve(a) => simple(ctx, &a, "resolve", EventKind::Resolved),
+        GameDayCommand::Deploy(a) => deploy(ctx, &a),
+        GameDayCommand::Status(a) => status(ctx, &a),
+    }
+}
+
+fn start(ctx: &Context, args: StartArgs) -> Result<u8, Failure> {
+    let catalog = ctx.catalog()?;
+    let drill = catalog.drill(&args.id)?;
+    let scenario = catalog.scenario(&drill.scenario);
+    let spec = language(scenario, drill, &args.lang)?;
+    toolchain::require(
+        spec.toolchain,
+        &spec.min_version,
+        &format!("the {} version of scenario `{}`", spec.lang, scenario.name),
+    )
+    .map_err(|e| Failure::new(Kind::Toolchain, e))?;
+    let workload = Workload::load_for(&scenario.dir, &scenario.suite)
+        .map_err(|e| Failure::new(Kind::Catalog, e))?;
+    let def = Definition::load(&drill.dir, &drill.id, &drill.checks, workload.timeout)
+        .map_err(|e| Failure::new(Kind::Catalog, e))?;
+    let fault_check = def
+        .fault_check(&drill.checks)
+        .ok_or_else(|| {
+            Failure::new(
+                Kind::Catalog,
+                anyhow::anyhow!("{} names no check", drill.id),
+            )
+        })?
+        .to_string();
+    let fault_rules = scenario
+        .suite
+        .check_faults(&fault_check)
+        .map(<[_]>::to_vec)
+        .unwrap_or_default();
+    if args.time_box == 0 {
+        return Err(Failure::usage("--time-box: at least 1 second"));
+    }
+
+    let results = ctx.results_dir(&args.results)?;
+    results.check_writable()?;
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| ctx.cwd.join(format!("gameday-{}-{}", drill.bug, spec.lang)));
+    let f = Folder::at(&dir);
+    if std::fs::read_dir(&f.root).is_ok_and(|mut e| e.next().is_some()) {
+        return Err(Failure::usage(format!(
+            "{} is not empty; give --dir a new or empty folder",
+            f.root.display()
+        )));
+    }
+    std::fs::create_dir_all(&f.root)
+        .map_err(|e| Failure::environment(format!("creating {}: {e}", f.root.display())))?;
+    let pager = args.pager.clone().unwrap_or_else(|| f.default_pager());
+    let pager = std::path::absolute(&pager).unwrap_or(pager);
+
+    let (rt, mut interrupts) = interruptible()?;
+    let now = ctx.now();
+    let id = format!("{}-{}-{}", now.compact(), drill.bug, spec.lang);
+    let bugged = BuggedTree::make(scenario, drill, spec, false)?;
+    let ws = workspace::create(&f.workspace(), &bugged.snapshot(), &id, results.root())?;
+    drop(bugged);
+    eprintln!("Building the bugged service...");
+    let cache = Cache::from_env();
+    let built = rt
+        .block_on(interrupts.guard(builder::build(spec, &scenario.name, ws.root(), &cache)))
+        .map_err(|i| {
+            Failure::new(
+                Kind::Interrupted(i),
+                anyhow::anyhow!(
+                    "interrupted ({}) while building: no game day was recorded",
+                    i.name()
+                ),
+            )
+        })?
+        .map_err(|e| {
+            Failure::new(
+                Kind::Infrastructure,
+                anyhow::anyhow!(
+                    "the bugged workspace does not build ({e}); run `drill verify {}`",
+                    drill.id
+                ),
+            )
+        })?;
+
+    f.write_pointer(&Pointer {
+        format_version: folder::POINTER_VERSION,
+        id: id.clone(),
+        results: results.root().to_path_buf(),
+        pager: pager.clone(),
+    })
+    .map_err(|e| Failure::environment(format!("writing in {}: {e}", f.root.display())))?;
+    let header = Header {
+        id: id.clone(),
+        drill: drill.id.clone(),
+        language: spec.lang.clone(),
+        seed: def.seed,
+        started_at: now,
+        time_box_ms: args.time_box * 1000,
+        folder: f.root.clone(),
+        slo: def.slo,
+        alert: def.alert,
+        fault_check,
+        schedule: def.schedule(),
+    };
+    outln!(
+        "Game day {id}: {} ({}) in {}",
+        drill.id,
+        spec.lang,
+        f.root.display()
+    );
+    outln!("  schedule (facilitator's eyes only):");
+    for i in &header.schedule {
+        let what = match i.kind {
+            InjectKind::Fault => "fault",
+            InjectKind::RedHerring => "red herring",
+            InjectKind::CustomerReport => "customer report",
+        };
+        outln!(
+            "    at {:>6.1} s  {what}: {}",
+            i.at_ms as f64 / 1000.0,
+            i.text
+        );
+    }
+    outln!("  on-call, in another terminal:");
+    outln!("    cd {}  (the service's code)", ws.root().display());
+    outln!(
+        "    tail -f {}  (pager)   tail -f {}  (service log)",
+        pager.display(),
+        f.service_log().display()
+    );
+    outln!("    drill gameday status | ack | deploy | resolve");
+    outln!("  time box {} s; Ctrl-C ends the game day.", args.time_box);
+
+    let setup = Setup {
+        suite: &scenario.suite,
+        workload: &workload,
+        fault_rules,
+        binary: built.binary.clone(),
+        folder: f.clone(),
+        pager,
+        results: results.clone(),
+        header,
+        traffic: def.traffic.clone(),
+        clock: ctx.clock.clone(),
+    };
+    // Times on the facilitator's terminal count from the traffic's start
+    // (the first line said).
+    let clock = ctx.clock.clone();
+    let zero = std::sync::OnceLock::new();
+    let say = move |line: &str| {
+        let t = clock.now();
+        let t = t.ms_since(*zero.get_or_init(|| t)) as f64 / 1000.0;
+        let _ = super::write_out(format_args!("[{t:>7.1}s] {line}\n"));
+    };
+    let outcome = rt.block_on(interrupts.guard(live::run(&setup, &say)));
+    drop(built);
+    let (reason, code) = match outcome {
+        Ok(r) => (r?, exit_code::SUCCESS),
+        Err(i) => {
+            // The loop was dropped: its service and traffic are gone. The end is recorded.
+            let _ = record::append(
+                &results,
+                &id,
+                "gameday start",
+                EventKind::Ended {
+                    reason: EndReason::Interrupted,
+                },
+                ctx.now(),
+            );
+            (EndReason::Interrupted, i.exit_code())
+        }
+    };
+    rt.shutdown_timeout(Duration::from_secs(2));
+    match record::load(&results, &id) {
+        Ok(r) => {
+            outln!(
+                "Game day ended ({}). Clocks from the fault:",
+                reason_text(reason)
+            );
+            print_clocks(&r)?;
+            outln!("Record: {}", results.gameday_path(&id).display());
+        }
+        // Stopped before the traffic started: nothing was recorded.
+        Err(record::RecordError::NotFound { .. }) => {
+            outln!(
+                "Game day stopped ({}) before its traffic started: nothing was recorded.",
+                reason_text(reason)
+            )
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(code)
+}
+
+fn language<'c>(
+    scenario: &'c Scenario,
+    drill: &Drill,
+    lang: &str,
+) -> Result<&'c LanguageSpec, Failure> {
+    if !drill.languages.iter().any(|l| l == lang) {
+        return Err(Failure::usage(format!(
+            "{} has no {lang} version (it has: {})",
+            drill.id,
+            drill.languages.join(", ")
+        )));
+    }
+    scenario
+        .languages
+        .get(lang)
+        .ok_or_else(|| Failure::usage(format!("scenario {} has no language {lang}", scenario.name)))
+}
+
+/// The game day of `--dir` or of the current directory.
+fn locate(ctx: &Context, args: &OnCallArgs) -> Result<(Folder, Pointer, ResultsDir), Failure> {
+    let from = args.dir.clone().unwrap_or_else(|| ctx.cwd.clone());
+    let f = Folder::find(&from).ok_or_else(|| {
+        Failure::usage(format!(
+            "{} is not in a game day's folder; pass --dir D (the folder `drill gameday start` made)",
+            from.display()
+        ))
+    })?;
+    let p = f.pointer().map_err(|e| {
+        Failure::new(
+            Kind::Records,
+            anyhow::anyhow!("{}: {e}", f.root.join(folder::POINTER).display()),
+        )
+    })?;
+    let results = ResultsDir::at(&p.results);
+    Ok((f, p, results))
+}
+
+fn since_fault(r: &Record, at: crate::clock::Timestamp) -> String {
+    match r.fault_at() {
+        Some(f) if at >= f => format!("{} after the fault started", secs(at.ms_since(f))),
+        _ => "before any fault".to_string(),
+    }
+}
+
+fn simple(ctx: &Context, args: &OnCallArgs, command: &str, kind: EventKind) -> Result<u8, Failure> {
+    let (_f, p, results) = locate(ctx, args)?;
+    let before = record::load(&results, &p.id)?;
+    if matches!(kind, EventKind::Ack) && before.has(|k| matches!(k, EventKind::Ack)) {
+        return Err(Failure::usage("the page is already acknowledged"));
+    }
+    let r = record::append(
+        &results,
+        &p.id,
+        &format!("gameday {command}"),
+        kind,
+        ctx.now(),
+    )?;
+    let at = r.events.last().expect("just appended").at;
+    outln!("{command} recorded at {at} ({}).", since_fault(&r, at));
+    Ok(exit_code::SUCCESS)
+}
+
+fn deploy(ctx: &Context, args: &OnCallArgs) -> Result<u8, Failure> {
+    let (f, p, results) = locate(ctx, args)?;
+    let r = record::load(&results, &p.id)?;
+    if let Some((_, reason)) = r.ended() {
+        return Err(Failure::usage(format!(
+            "the game day has ended ({})",
+            reason_text(reason)
+        )));
+    }
+    let catalog = ctx.catalog()?;
+    let drill = catalog.drill(&r.gameday.drill)?;
+    let scenario = catalog.scenario(&drill.scenario);
+    let spec = language(scenario, drill, &r.gameday.language)?;
+    let (rt, mut interrupts) = interruptible()?;
+
+    // Claim a deploy number: its folder, made once.
+    let mut n = r.next_deploy();
+    std::fs::create_dir_all(f.deploys())
+        .map_err(|e| Failure::environment(format!("{}: {e}", f.deploys().display())))?;
+    let dir = loop {
+        let d = f.deploy_dir(n);
+        match std::fs::create_dir(&d) {
+            Ok(()) => break d,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+            Err(e) => return Err(Failure::environment(format!("{}: {e}", d.display()))),
+        }
+    };
+    let ws = workspace::find(&f.workspace())?;
+    let src = dir.join("src");
+    ws.sync_to(&src)?;
+    eprintln!("deploy {n}: building...");
+    let built = rt
+        .block_on(interrupts.guard(builder::build(
+            spec,
+            &scenario.name,
+            &src,
+            &Cache::from_env(),
+        )))
+        .map_err(|i| {
+            Failure::new(
+                Kind::Interrupted(i),
+                anyhow::anyhow!("interrupted ({}) while building deploy {n}", i.name()),
+            )
+        })?;
+    let built = match built {
+        Ok(b) => b,
+        Err(e) => {
+            let reason = match &e {
+                BuildError::Failed { summary, .. } => format!("build failed: {summary}"),
+                other => format!("build: {other}"),
+            };
+            record::append(
+                &results,
+                &p.id,
+                "gameday deploy",
+                EventKind::Deploy {
+                    n,
+                    outcome: DeployOutcome::BuildFailed,
+                    reason: Some(reason.clone()),
+                },
+                ctx.now(),
+            )?;
+            outln!("deploy {n}: {reason}; the running service is unchanged.");
+            return Ok(exit_code::FAILED);
+        }
+    };
+    let binary = dir.join(built.binary.file_name().unwrap_or_default());
+    std::fs::copy(&built.binary, &binary).map_err(|e| {
+        Failure::environment(format!("copying the binary to {}: {e}", binary.display()))
+    })?;
+    drop(built);
+    folder::write_json(
+        &dir.join("request.json"),
+        &DeployRequest {
+            n,
+            binary: binary.clone(),
+        },
+    )
+    .map_err(|e| Failure::environment(format!("{}: {e}", dir.display())))?;
+    eprintln!("deploy {n}: built; waiting for the switch...");
+    let limit = Duration::from_millis(scenario.suite.service.startup_timeout_ms) + ANSWER_SLACK;
+    let waited = Instant::now();
+    let result: DeployResult = loop {
+        if let Ok(res) = folder::read_json(&dir.join("result.json")) {
+            break res;
+        }
+        if waited.elapsed() > limit || record::load(&results, &p.id)?.ended().is_some() {
+            return Err(Failure::new(
+                Kind::Infrastructure,
+                anyhow::anyhow!("deploy {n}: the game day's facilitator did not take the build within {} s (has it ended?)", limit.as_secs()),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    match result.outcome {
+        DeployOutcome::Live => outln!(
+            "deploy {n}: live (pid {}); traffic moved, the old build stopped.",
+            result.service_pid.unwrap_or(0)
+        ),
+        _ => {
+            outln!(
+                "deploy {n}: the new build never became ready ({}); the old one keeps serving.",
+                result.reason.unwrap_or_default()
+            );
+            return Ok(exit_code::FAILED);
+        }
+    }
+
+    // Judged as submit judges: the whole acceptance suite against this build
+    // (built from a copy of the workspace).
+    eprintln!("deploy {n}: judging the build with the acceptance checks...");
+    let scratch = Scratch::new("gameday")
+        .map_err(|e| Failure::environment(format!("a temporary folder: {e}")))?;
+    let opts = RunOptions {
+        seed: JUDGE_SEED,
+        work_root: Some(scratch.path().to_path_buf()),
+        ..RunOptions::default()
+    };
+    let judged = rt
+        .block_on(interrupts.guard(harness::run_suite(&scenario.suite, None, &binary, &opts)))
+        .map_err(|i| {
+            Failure::new(
+                Kind::Interrupted(i),
+                anyhow::anyhow!(
+                    "interrupted ({}) while judging deploy {n}; it is live, not judged",
+                    i.name()
+                ),
+            )
+        })?;
+    let checks = judged.len();
+    let judged: Vec<String> = judged
+        .into_iter()
+        .filter(|c| !c.outcome.is_pass())
+        .map(|c| format!("{}: {}", c.name, c.outcome.reason().unwrap_or("failed")))
+        .collect();
+    let passed = judged.is_empty();
+    let shown = judged.len();
+    record::append(
+        &results,
+        &p.id,
+        "gameday deploy",
+        EventKind::Judged {
+            n,
+            passed,
+            reasons: judged,
+        },
+        ctx.now(),
+    )?;
+    if passed {
+        outln!("deploy {n}: the build passes the acceptance checks: fixed.");
+        Ok(exit_code::SUCCESS)
+    } else {
+        outln!(
+            "deploy {n}: {shown} of {checks} acceptance checks fail with this build: not fixed."
+        );
+        Ok(exit_code::FAILED)
+    }
+}
+
+/// Game-day clocks are seconds long: shown to the tenth.
+fn secs(ms: u64) -> String {
+    format!("{:.1} s", ms as f64 / 1000.0)
+}
+
+fn sparkline(values: &[Option<f64>], objective: f64) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    values
+        .iter()
+        .map(|v| match v {
+            None => ' ',
+            Some(s) if *s >= objective => BARS[7],
+            Some(s) => BARS[((s * 7.0).floor() as usize).min(6)],
+        })
+        .collect()
+}
+
+fn reason_text(r: EndReason) -> &'static str {
+    match r {
+        EndReason::Resolved => "resolved",
+        EndReason::TimeBox => "time box",
+        EndReason::Interrupted => "interrupted",
+    }
+}
+
+fn clock_text(c: &Clock) -> String {
+    match c {
+        Clock::Reached { ms } => secs(*ms),
+        Clock::Censored { at_ms } => format!("not reached (censored at {})", secs(*at_ms)),
+        Clock::Running => "running".to_string(),
+    }
+}
+
+fn print_clocks(r: &Record) -> Result<(), Failure> {
+    let c = r.clocks();
+    match c.fault_start_ms {
+        Some(ms) => outln!("  fault started  {} after the traffic", secs(ms)),
+        None => outln!("  fault started  not yet"),
+    }
+    for (name, clock) in [
+        ("detect", &c.detect),
+        ("acknowledge", &c.acknowledge),
+        ("mitigate", &c.mitigate),
+        ("fix", &c.fix),
+        ("resolve", &c.resolve),
+    ] {
+        outln!("  {name:<14} {}", clock_text(clock));
+    }
+    Ok(())
+}
+
+fn status(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
+    let (f, p, results) = locate(ctx, &args.on_call)?;
+    let r = record::load(&results, &p.id)?;
+    let live: Option<Status> = folder::read_json(&f.status()).ok();
+    if args.json {
+        let v = serde_json::json!({
+            "format_version": 1,
+            "id": p.id,
+            "ended": r.ended().map(|(at, reason)| serde_json::json!({"at": at, "reason": reason})),
+            "acknowledged": r.has(|k| matches!(k, EventKind::Ack)),
+            "status": live,
+            "clocks": r.clocks(),
+            "events": r.events,
+        });
+        outln!("{}", serde_json::to_string_pretty(&v).expect("serializes"));
+        return Ok(exit_code::SUCCESS);
+    }
+    outln!(
+        "Game day {} ({} {})",
+        p.id,
+        r.gameday.drill,
+        r.gameday.language
+    );
+    let ended = r.ended();
+    if let Some((at, reason)) = ended {
+        outln!(
+            "  ended at {at} ({}); the figures below are its last",
+            reason_text(reason)
+        );
+    }
+    match &live {
+        Some(s) => {
+            let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0));
+            let burn = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}x"));
+            outln!(
+                "  SLI {}       {} (objective {:.2}%)  {}",
+                if ended.is_some() { "last" } else { "now " },
+                pct(s.sli),
+                r.gameday.slo.availability * 100.0,
+                sparkline(&s.recent, r.gameday.slo.availability)
+            );
+            outln!(
+                "  burn rate      {} long, {} short (pages at {}x)",
+                burn(s.long_burn),
+                burn(s.short_burn),
+                r.gameday.alert.burn_rate
+            );
+            outln!("  budget left    {:.0}%", s.budget_left * 100.0);
+            let acked = r.has(|k| matches!(k, EventKind::Ack));
+            outln!(
+                "  alert          {}{}",
+                if s.alert_firing { "FIRING" } else { "ok" },
+                if acked { " (acknowledged)" } else { "" }
+            );
+            outln!("  service pid    {}", s.service_pid);
+        }
+        None => outln!("  no SLI measured yet"),
+    }
+    print_clocks(&r)?;
+    Ok(exit_code::SUCCESS)
+}

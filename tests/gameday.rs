@@ -1,0 +1,368 @@
+//! Game days end to end: the real `drill` binary as the facilitator's
+//! process, a scripted on-call driving `drill gameday ack|deploy|resolve`
+//! from another process, a real Go service with its fakes on loopback under
+//! real traffic. The timeline is compressed to seconds; the only waits are
+//! for evidence the real service produces in real time (a page, a recorded
+//! event), each bounded.
+
+mod util;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use drillkit::gameday::record::{self, Clock, DeployOutcome, EndReason, EventKind, Record};
+use drillkit::results::ResultsDir;
+use util::{both, heavy, Drill};
+
+/// A frozen backend that the bugged health probe never takes out of
+/// rotation: half the traffic fails, which the SLI shows at once.
+const DRILL: &str = "edge-proxy/hung-health-probe";
+
+/// The documented detection bound for this drill's defaults: the upstream
+/// timeout of the bench env (5 s), then a few windows for both burn windows
+/// to pass 14.4x, with room for a loaded machine.
+const DETECT_BOUND_MS: u64 = 20_000;
+
+struct GameDay {
+    d: Drill,
+    dir: PathBuf,
+    facilitator: Child,
+    started: Instant,
+}
+
+impl GameDay {
+    fn start(time_box_s: u64) -> GameDay {
+        let d = Drill::new();
+        let dir = d.tmp.path().join("gd");
+        let out = fs::File::create(d.tmp.path().join("facilitator.out")).unwrap();
+        let facilitator = d
+            .process_in(&d.home)
+            // A game day runs on the real clock: its service answers in real time.
+            .env_remove("DRILL_TEST_CLOCK")
+            .args(["gameday", "start", DRILL, "--lang", "go", "--dir"])
+            .arg(&dir)
+            .args(["--time-box", &time_box_s.to_string()])
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        GameDay {
+            d,
+            dir,
+            facilitator,
+            started: Instant::now(),
+        }
+    }
+
+    fn facilitator_output(&self) -> String {
+        fs::read_to_string(self.d.tmp.path().join("facilitator.out")).unwrap_or_default()
+    }
+
+    /// `drill gameday ARGS --dir D` as the on-call, on the real clock.
+    fn on_call(&self, args: &[&str], code: i32) -> std::process::Output {
+        let out = self
+            .d
+            .cmd_in(&self.dir.join("workspace"))
+            .env_remove("DRILL_TEST_CLOCK")
+            .arg("gameday")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "drill gameday {}\n{}\n--- facilitator\n{}",
+            args.join(" "),
+            both(&out),
+            self.facilitator_output()
+        );
+        out
+    }
+
+    fn record(&self) -> Option<Record> {
+        let id = fs::read(self.dir.join("gameday.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())?["id"]
+            .as_str()?
+            .to_string();
+        record::load(&ResultsDir::at(&self.d.results), &id).ok()
+    }
+
+    /// Waits (bounded) until the record holds an event `pred` accepts.
+    fn wait_for(&self, what: &str, limit: Duration, pred: impl Fn(&EventKind) -> bool) -> Record {
+        let until = Instant::now() + limit;
+        loop {
+            if let Some(r) = self.record() {
+                if r.has(&pred) {
+                    return r;
+                }
+            }
+            assert!(
+                Instant::now() < until,
+                "no {what} within {limit:?}\n--- facilitator\n{}",
+                self.facilitator_output()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Waits (bounded) for the facilitator to end; its exit code.
+    fn wait_end(&mut self, limit: Duration) -> i32 {
+        let until = Instant::now() + limit;
+        loop {
+            if let Some(s) = self.facilitator.try_wait().unwrap() {
+                return s.code().unwrap_or(-1);
+            }
+            assert!(
+                Instant::now() < until,
+                "the facilitator did not end within {limit:?}\n{}",
+                self.facilitator_output()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Every service pid the facilitator reported.
+    fn service_pids(&self) -> Vec<i32> {
+        let mut pids = Vec::new();
+        for line in self.facilitator_output().lines() {
+            if let Some(rest) = line.split("(pid ").nth(1) {
+                if let Ok(p) = rest.trim_end_matches(')').parse() {
+                    pids.push(p);
+                }
+            }
+        }
+        if let Ok(b) = fs::read(self.dir.join("status.json")) {
+            let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+            pids.push(v["service_pid"].as_i64().unwrap() as i32);
+        }
+        pids
+    }
+}
+
+impl Drop for GameDay {
+    fn drop(&mut self) {
+        let _ = self.facilitator.kill();
+        let _ = self.facilitator.wait();
+    }
+}
+
+fn reached(c: Clock) -> u64 {
+    match c {
+        Clock::Reached { ms } => ms,
+        other => panic!("clock not reached: {other:?}"),
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie (exited, not yet reaped by a parent) counts as gone.
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}
+
+fn apply_patch(ws: &Path, patch: &Path) {
+    drillkit::patch::Patch::load(patch)
+        .unwrap()
+        .apply_to_dir(ws)
+        .unwrap();
+}
+
+#[test]
+fn a_game_day_runs_from_the_fault_to_resolved_with_its_clocks_in_order() {
+    let _turn = heavy();
+    let mut g = GameDay::start(150);
+    let paged = g.wait_for("alert", Duration::from_secs(90), |k| {
+        matches!(k, EventKind::Alert { .. })
+    });
+    let pager = fs::read_to_string(g.dir.join("pager.log")).unwrap();
+    assert!(pager.contains("ALERT firing"), "{pager}");
+    let log = fs::read_to_string(g.dir.join("service.log")).unwrap();
+    assert!(
+        log.contains("disk usage on /var/log"),
+        "the red herring is in the log"
+    );
+
+    g.on_call(&["ack"], 0);
+    g.on_call(&["ack"], 2);
+    let ws = g.dir.join("workspace");
+    util::apply_reference_fix(&ws, DRILL, "go");
+    let out = g.on_call(&["deploy"], 0);
+    let text = util::stdout(&out);
+    assert!(text.contains("live"), "{text}");
+    assert!(text.contains("fixed"), "{text}");
+    g.wait_for("mitigation", Duration::from_secs(60), |k| {
+        matches!(k, EventKind::Mitigated { .. })
+    });
+    let r = g.wait_for("the deploy's effect", Duration::from_secs(60), |k| {
+        matches!(k, EventKind::DeployEffect { .. })
+    });
+    let effect = r.events.iter().find_map(|e| match e.kind {
+        EventKind::DeployEffect {
+            before,
+            after,
+            worse,
+            ..
+        } => Some((before, after, worse)),
+        _ => None,
+    });
+    let (before, after, worse) = effect.unwrap();
+    assert!(!worse && after.unwrap() > before.unwrap(), "{effect:?}");
+    let status = g.on_call(&["status", "--json"], 0);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["acknowledged"], true);
+    assert_eq!(status["clocks"]["fix"]["state"], "reached");
+    g.on_call(&["resolve"], 0);
+    assert_eq!(
+        g.wait_end(Duration::from_secs(30)),
+        0,
+        "{}",
+        g.facilitator_output()
+    );
+
+    let r = g.record().unwrap();
+    assert_eq!(r.ended().map(|(_, why)| why), Some(EndReason::Resolved));
+    let c = r.clocks();
+    let fault = r.fault_at().unwrap();
+    let first_alert = paged
+        .events
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::Alert { .. }))
+        .unwrap()
+        .at;
+    assert!(first_alert >= fault, "the page came after the fault");
+    let (detect, ack, fix, mitigate, resolve) = (
+        reached(c.detect),
+        reached(c.acknowledge),
+        reached(c.fix),
+        reached(c.mitigate),
+        reached(c.resolve),
+    );
+    assert!(detect <= DETECT_BOUND_MS, "detected in {detect} ms");
+    assert!(
+        detect <= ack && ack <= fix && fix <= mitigate && mitigate <= resolve,
+        "{c:?}"
+    );
+    assert!(r.has(|k| matches!(k, EventKind::Judged { passed: true, .. })));
+    eprintln!(
+        "game day: detect {detect} ms, ack {ack} ms, fix {fix} ms, mitigate {mitigate} ms, resolve {resolve} ms, whole test {:?}",
+        g.started.elapsed()
+    );
+    for pid in g.service_pids() {
+        assert!(!alive(pid), "service pid {pid} outlived the game day");
+    }
+}
+
+#[test]
+fn a_wrong_fix_deploy_is_recorded_and_the_budget_keeps_burning_until_the_time_box() {
+    let _turn = heavy();
+    let time_box_s = 45;
+    let mut g = GameDay::start(time_box_s);
+    g.wait_for("alert", Duration::from_secs(90), |k| {
+        matches!(k, EventKind::Alert { .. })
+    });
+    let ws = g.dir.join("workspace");
+    // Every upstream kept in rotation, the probe still unbounded: the new
+    // build's first health round hangs on the frozen backend.
+    apply_patch(
+        &ws,
+        &util::drill_dir(DRILL).join("wrong-fixes/overfix-route-to-every-upstream.go.patch"),
+    );
+    let out = g.on_call(&["deploy"], 1);
+    assert!(
+        util::stdout(&out).contains("never became ready"),
+        "{}",
+        both(&out)
+    );
+    let deployed = g.record().unwrap();
+    let deploy_at = deployed
+        .events
+        .iter()
+        .find(|e| {
+            matches!(
+                e.kind,
+                EventKind::Deploy {
+                    outcome: DeployOutcome::NotReady,
+                    ..
+                }
+            )
+        })
+        .expect("the failed deploy is recorded")
+        .at;
+    assert_eq!(g.wait_end(Duration::from_secs(time_box_s + 30)), 0);
+
+    let r = g.record().unwrap();
+    assert_eq!(r.ended().map(|(_, why)| why), Some(EndReason::TimeBox));
+    let c = r.clocks();
+    reached(c.detect);
+    for clock in [c.mitigate, c.fix, c.resolve] {
+        assert!(matches!(clock, Clock::Censored { .. }), "{c:?}");
+    }
+    // The SLI windows after the deploy: still below the objective.
+    let start = r.started().unwrap();
+    let window_ms = r.gameday.slo.window_ms;
+    let after = deploy_at.ms_since(start) / window_ms + 1;
+    let windows: Vec<serde_json::Value> = fs::read_to_string(g.dir.join("sli.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|w: &serde_json::Value| w["index"].as_u64().unwrap() >= after)
+        .collect();
+    assert!(!windows.is_empty());
+    let (total, good) = windows.iter().fold((0, 0), |(t, g), w| {
+        (
+            t + w["total"].as_u64().unwrap(),
+            g + w["good"].as_u64().unwrap(),
+        )
+    });
+    assert!(
+        (good as f64) < 0.9 * total as f64,
+        "after the wrong deploy: {good} of {total} good"
+    );
+    for pid in g.service_pids() {
+        assert!(!alive(pid), "service pid {pid} outlived the game day");
+    }
+}
+
+#[test]
+fn a_kill_9_of_the_facilitator_takes_its_service_down_and_loses_no_recorded_event() {
+    let _turn = heavy();
+    let mut g = GameDay::start(120);
+    // The first window closed: the service is up and serving.
+    let until = Instant::now() + Duration::from_secs(90);
+    while !g.dir.join("status.json").exists() {
+        assert!(Instant::now() < until, "{}", g.facilitator_output());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    g.on_call(&["ack"], 0);
+    let before = g.record().unwrap();
+    let pids = g.service_pids();
+    assert!(
+        !pids.is_empty() && pids.iter().all(|&p| alive(p)),
+        "{pids:?}"
+    );
+
+    g.facilitator.kill().unwrap();
+    g.facilitator.wait().unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    while pids.iter().any(|&p| alive(p)) {
+        assert!(
+            Instant::now() < until,
+            "service {pids:?} outlived a kill -9 of the facilitator"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let after = g.record().expect("the record still reads");
+    assert!(after.events.len() >= before.events.len());
+    assert!(after.has(|k| matches!(k, EventKind::Ack)));
+    assert!(
+        after.ended().is_none(),
+        "a killed facilitator records no end"
+    );
+    assert!(matches!(after.clocks().resolve, Clock::Running));
+    // The on-call's commands still work on what was recorded.
+    g.on_call(&["status"], 0);
+}
