@@ -22,6 +22,9 @@ impl TempDir {
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         ));
+        // A directory of this name can only be left over from a dead process
+        // whose pid this one reuses (a killed test run): start from empty.
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
     }
