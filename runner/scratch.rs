@@ -83,11 +83,29 @@ fn owner_pid(name: &str) -> Option<i32> {
     parts.next()?.parse().ok()
 }
 
-/// True when no process with this pid exists (as far as this process can see).
+/// True when no process with this pid runs (as far as this process can see):
+/// none exists, or only its zombie does. A `kill -9`ed command whose parent
+/// has gone stays a zombie until PID 1 reaps it, which some container inits
+/// do late; a zombie holds no file and never writes again.
 pub fn pid_gone(pid: i32) -> bool {
     // SAFETY: signal 0 only checks for existence and permission.
     let r = unsafe { libc::kill(pid, 0) };
-    r != 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    if r != 0 {
+        return io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+    }
+    is_zombie(pid)
+}
+
+/// True when `/proc` says `pid` is a zombie (state `Z`). The state follows
+/// the command name's closing parenthesis (a name may hold spaces and `)`).
+fn is_zombie(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
 }
 
 /// True when `dir` is a scratch folder whose owner lock is free (or
@@ -189,5 +207,38 @@ mod tests {
         assert_eq!(sweep_in(tmp.path(), false).dirs, 1);
         assert!(!left.exists());
         assert!(foreign.exists());
+    }
+
+    #[test]
+    fn a_zombie_owner_counts_as_gone() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i32;
+        assert!(!pid_gone(std::process::id() as i32), "this process runs");
+        // Wait for the exit without reaping it: the child stays a zombie.
+        // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waits on our own child; WNOWAIT leaves it unreaped.
+        let r = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        assert_eq!(r, 0, "waitid: {}", io::Error::last_os_error());
+        assert!(is_zombie(pid), "the exited, unreaped child is a zombie");
+        assert!(pid_gone(pid), "a zombie owner is gone");
+
+        let tmp = tempfile::tempdir().unwrap();
+        let left = tmp.path().join(format!("submit-{pid}-abcdef"));
+        fs::create_dir_all(&left).unwrap();
+        File::create(left.join(OWNER_LOCK)).unwrap();
+        assert_eq!(
+            sweep_in(tmp.path(), false).dirs,
+            1,
+            "a zombie's folder is swept"
+        );
+        child.wait().unwrap();
     }
 }

@@ -42,6 +42,8 @@ no_orphans() {
 }
 
 # drill ARGS... in its own session (a process group), in the background.
+# Called in $(...), so the killed command's parent is gone at once and PID 1
+# reaps it, in some containers late: the sweep must take a zombie for gone.
 launch() { env "$MARK" setsid "$DRILL" "$@" >/dev/null 2>&1 & echo $!; }
 
 # One workspace for run/submit to be killed in.
