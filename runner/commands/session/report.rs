@@ -431,6 +431,12 @@ pub fn submit_pass_text(
     out.push_str(&diff_block(reference, colour));
     out.push_str("\n== Debrief ==\n");
     out.push_str(&debrief(record, Some(d)));
+    // The verdict again as the last line: piped through `tail`, the first
+    // one has scrolled away behind the diffs.
+    out.push_str(&format!(
+        "\nPASS: fixed in {} active; the attempt has ended.\n",
+        human_duration(s.time_to_fix_ms.unwrap_or(s.active_ms))
+    ));
     out
 }
 
