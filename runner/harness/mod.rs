@@ -34,5 +34,5 @@ pub use check::{run_check, run_suite, CheckResult, Outcome};
 pub use env::{Env, EnvError, Replacement, RunOptions, Started};
 pub use fake::{CallRecord, FakeSummary};
 pub use faults::{CallSelector, FaultKind, FaultRule};
-pub(crate) use steps::{RequestTemplate, SignSpec};
+pub(crate) use steps::{RequestTemplate, SignSpec, DEFAULT_METRICS_PATH};
 pub use suite::{Suite, SuiteError};

@@ -28,7 +28,12 @@ pub fn polled_paths(scenario_dir: &Path) -> BTreeSet<String> {
         .flatten();
     steps
         .filter(|s| s.get("do").and_then(|d| d.as_str()) == Some("metric"))
-        .filter_map(|s| s.get("path").and_then(|p| p.as_str()))
+        // A step without a path scrapes the default one (most suites).
+        .map(|s| {
+            s.get("path")
+                .and_then(|p| p.as_str())
+                .unwrap_or(crate::harness::DEFAULT_METRICS_PATH)
+        })
         .map(str::to_string)
         .collect()
 }
@@ -157,6 +162,15 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let paths = polled_paths(&root.join("scenarios/edge-proxy"));
         assert_eq!(paths, BTreeSet::from(["/_proxy/metrics".to_string()]));
+        // Steps that name no path poll the default one (billing-ledger's
+        // suite has no metric step: nothing to fold there).
+        for scenario in ["email-worker", "webhook-intake"] {
+            assert_eq!(
+                polled_paths(&root.join("scenarios").join(scenario)),
+                BTreeSet::from(["/metrics".to_string()]),
+                "{scenario}"
+            );
+        }
         assert!(polled_paths(&root.join("scenarios/does-not-exist")).is_empty());
     }
 }

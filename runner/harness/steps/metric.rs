@@ -22,8 +22,11 @@ pub(crate) struct MetricStep {
     pub within_ms: Option<u64>,
 }
 
+/// The path a `metric` step scrapes when it names none.
+pub const DEFAULT_METRICS_PATH: &str = "/metrics";
+
 fn default_metrics_path() -> String {
-    "/metrics".to_string()
+    DEFAULT_METRICS_PATH.to_string()
 }
 
 impl StepKind for MetricStep {

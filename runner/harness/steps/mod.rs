@@ -28,6 +28,7 @@ mod restart;
 mod signal;
 mod sleep;
 
+pub(crate) use metric::DEFAULT_METRICS_PATH;
 pub(crate) use request::{RequestTemplate, SignSpec};
 
 /// Every step kind: the `do = "..."` that selects it and its parser.
