@@ -193,7 +193,7 @@ fn malformed_toml_names_the_file() {
     let f = cat
         .path()
         .join("drills/billing-ledger/lost-update/drill.toml");
-    edit(&f, "difficulty = 3", "difficulty = = 3");
+    edit(&f, "difficulty = ", "difficulty = = ");
     let err = list_is_refused(&cat);
     assert!(err.contains("lost-update/drill.toml"), "{err}");
     assert!(err.contains("malformed"), "{err}");

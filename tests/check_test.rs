@@ -231,11 +231,13 @@ fn a_timing_dependent_drill_runs_the_test_ten_times_per_tree() {
     }
     let toml = catalog.join("drills").join(ACK).join("drill.toml");
     let text = fs::read_to_string(&toml).unwrap();
-    fs::write(
-        &toml,
-        text.replacen("difficulty = 3\n", "difficulty = 3\ntiming = true\n", 1),
-    )
-    .unwrap();
+    assert!(
+        !text.contains("timing = "),
+        "{ACK} is not a timing drill yet"
+    );
+    let timed = text.replacen("\ndifficulty = ", "\ntiming = true\ndifficulty = ", 1);
+    assert_ne!(timed, text, "{} has no difficulty line", toml.display());
+    fs::write(&toml, timed).unwrap();
     let start = d
         .cmd()
         .env("DRILL_CATALOG", &catalog)
