@@ -8,9 +8,9 @@
 //! a normal return (see [`crate::process::Interrupts`]). A `kill -9` runs no
 //! destructor; what it leaves is recognised by [`sweep`], which the next
 //! command runs: a directory whose lock nobody holds and whose process is
-//! gone is removed. The lock, not the pid alone, decides, so a recycled pid
-//! never keeps garbage alive and another user's or container's process
-//! never loses a live directory.
+//! gone (or only a zombie) is removed. Both must hold: the lock keeps a live
+//! owner's directory even when its pid is not visible here (another user or
+//! container), and a recycled pid only puts the removal off to a later sweep.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io;
