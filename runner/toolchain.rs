@@ -103,3 +103,103 @@ mod tests {
         assert!(require(Toolchain::Cargo, "1.0", "test").is_ok());
     }
 }
+
+/// The minimum toolchain version a language tree's own manifest declares:
+/// go.mod's `go` directive, Cargo.toml's `package.rust-version`. `Ok(None)`
+/// when the manifest declares none. The path in an error names the file.
+pub fn manifest_min_version(
+    tc: Toolchain,
+    dir: &std::path::Path,
+) -> Result<Option<String>, String> {
+    let (file, field) = match tc {
+        Toolchain::Go => ("go.mod", "the `go` directive"),
+        Toolchain::Cargo => ("Cargo.toml", "`package.rust-version`"),
+    };
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let found = match tc {
+        Toolchain::Go => text.lines().find_map(|l| {
+            let l = l.split("//").next().unwrap_or("").trim();
+            l.strip_prefix("go ").map(|v| v.trim().to_string())
+        }),
+        Toolchain::Cargo => {
+            let doc: toml::Table = text
+                .parse()
+                .map_err(|e| format!("{}: not valid TOML: {e}", path.display()))?;
+            doc.get("package")
+                .and_then(|p| p.get("rust-version"))
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("{}: {field} is not a string", path.display()))
+                })
+                .transpose()?
+        }
+    };
+    Ok(found)
+}
+
+/// Whether two versions name the same release, trailing zeros aside
+/// (`1.26` and `1.26.0` are equal; `1.26` and `1.26.1` are not).
+pub fn same_version(a: &str, b: &str) -> bool {
+    let trim = |v: Vec<u32>| {
+        let mut v = v;
+        while v.len() > 1 && v.last() == Some(&0) {
+            v.pop();
+        }
+        v
+    };
+    match (parse_version(a), parse_version(b)) {
+        (Some(a), Some(b)) => trim(a) == trim(b),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod manifest_tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_go_directive_and_the_rust_version() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("go.mod"),
+            "module m\n\ngo 1.26.0 // the loop-variable semantics\n\nrequire x v1\n",
+        )
+        .unwrap();
+        assert_eq!(
+            manifest_min_version(Toolchain::Go, d.path())
+                .unwrap()
+                .as_deref(),
+            Some("1.26.0")
+        );
+        std::fs::write(
+            d.path().join("Cargo.toml"),
+            "[package]\nname = \"x\"\nversion = \"0.1.0\"\nrust-version = \"1.89\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            manifest_min_version(Toolchain::Cargo, d.path())
+                .unwrap()
+                .as_deref(),
+            Some("1.89")
+        );
+        std::fs::write(d.path().join("Cargo.toml"), "[package]\nname = \"x\"\n").unwrap();
+        assert_eq!(
+            manifest_min_version(Toolchain::Cargo, d.path()).unwrap(),
+            None
+        );
+        std::fs::write(d.path().join("Cargo.toml"), "[package\n").unwrap();
+        let e = manifest_min_version(Toolchain::Cargo, d.path()).unwrap_err();
+        assert!(e.contains("Cargo.toml") && e.contains("TOML"), "{e}");
+    }
+
+    #[test]
+    fn versions_are_equal_up_to_trailing_zeros() {
+        assert!(same_version("1.26", "1.26.0"));
+        assert!(same_version("1.89.0", "1.89"));
+        assert!(!same_version("1.26", "1.26.1"));
+        assert!(!same_version("1.24", "1.26"));
+        assert!(!same_version("latest", "1.26"));
+    }
+}

@@ -192,6 +192,36 @@ pub fn select<'c>(
     Ok(out)
 }
 
+/// `scenario.toml`'s `min_version` must be the version each tree's own
+/// manifest declares (go.mod's `go`, Cargo.toml's `rust-version`): the kit's
+/// toolchain check reads the one, the toolchain itself the other. One line
+/// per mismatch, naming the files and what to do.
+pub fn manifest_versions(catalog: &Catalog) -> Vec<String> {
+    let mut problems = Vec::new();
+    for s in catalog.scenarios.values() {
+        for spec in s.languages.values() {
+            let (file, field) = match spec.toolchain {
+                crate::catalog::Toolchain::Go => ("go.mod", "go"),
+                crate::catalog::Toolchain::Cargo => ("Cargo.toml", "rust-version"),
+            };
+            let at = format!("scenarios/{}/{}/{file}", s.name, spec.lang);
+            match crate::toolchain::manifest_min_version(spec.toolchain, &spec.dir) {
+                Err(e) => problems.push(e),
+                Ok(None) => problems.push(format!(
+                    "{at} declares no `{field}`: set it to scenario.toml's min_version \"{}\"",
+                    spec.min_version
+                )),
+                Ok(Some(v)) if crate::toolchain::same_version(&v, &spec.min_version) => {}
+                Ok(Some(v)) => problems.push(format!(
+                    "scenarios/{}/scenario.toml [languages.{}] min_version = \"{}\" but {at} says `{field} {v}`: make them equal",
+                    s.name, spec.lang, spec.min_version
+                )),
+            }
+        }
+    }
+    problems
+}
+
 pub async fn verify(
     catalog: &Catalog,
     drills: &[&Drill],

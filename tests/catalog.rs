@@ -279,6 +279,48 @@ fn verify_unknown_drill_suggests_the_closest() {
 }
 
 #[test]
+fn the_catalogs_min_versions_are_the_manifests() {
+    let catalog = drillkit::catalog::Catalog::load(&repo()).unwrap();
+    assert_eq!(
+        drillkit::verify::manifest_versions(&catalog),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn verify_refuses_a_min_version_the_manifest_does_not_declare() {
+    let cat = catalog_copy();
+    edit(
+        &cat.path().join("scenarios/edge-proxy/go/go.mod"),
+        "go 1.24",
+        "go 1.25",
+    );
+    edit(
+        &cat.path().join("scenarios/email-worker/rust/Cargo.toml"),
+        "rust-version = \"1.89\"",
+        "rust-version = \"1.90\"",
+    );
+    let out = drill()
+        .arg("--catalog")
+        .arg(cat.path())
+        .args(["verify", "--runs", "1"])
+        .output()
+        .unwrap();
+    // Refused before anything is built: the catalog exit code, both files named.
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("scenarios/edge-proxy/scenario.toml [languages.go] min_version = \"1.24\"")
+            && err.contains("scenarios/edge-proxy/go/go.mod says `go 1.25`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("scenarios/email-worker/rust/Cargo.toml says `rust-version 1.90`"),
+        "{err}"
+    );
+}
+
+#[test]
 fn verify_without_go_on_path_says_so() {
     let cat = catalog_copy();
     // A PATH with cargo but not go: the toolchain check runs before any work.

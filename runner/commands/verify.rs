@@ -37,6 +37,14 @@ pub fn verify(ctx: &Context, args: VerifyArgs) -> Result<u8, Failure> {
         crate::bench::workload::Workload::load_for(&s.dir, &s.suite)
             .map_err(|e| Failure::new(Kind::Catalog, e))?;
     }
+    // The versions scenario.toml states must be the trees' own.
+    let mismatches = verify::manifest_versions(catalog);
+    if !mismatches.is_empty() {
+        return Err(Failure::new(
+            Kind::Catalog,
+            anyhow::anyhow!("{}", mismatches.join("\n")),
+        ));
+    }
     // Toolchains first: a missing `cargo` is one clear error, not forty failed builds.
     for s in catalog.scenarios.values() {
         for spec in s.languages.values() {
