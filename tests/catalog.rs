@@ -82,7 +82,34 @@ fn list_json_describes_every_drill() {
             serde_json::json!(patch_languages(id)),
             "{id}"
         );
+        // A one-language drill says which language prevents the bug.
+        let prevented = match patch_languages(id).as_slice() {
+            ["go"] => serde_json::json!("rust"),
+            ["rust"] => serde_json::json!("go"),
+            _ => serde_json::Value::Null,
+        };
+        assert_eq!(i["prevented_in"], prevented, "{id}");
     }
+}
+
+#[test]
+fn list_tags_the_one_language_drills() {
+    let out = drill().args(["list"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("edge-proxy/leaked-upstream-slots "))
+        .expect("the drill is listed");
+    assert!(
+        line.trim_end().ends_with("go (prevented in rust)"),
+        "{line}"
+    );
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("edge-proxy/hung-health-probe "))
+        .expect("the drill is listed");
+    assert!(line.trim_end().ends_with("go, rust"), "{line}");
 }
 
 /// The languages a drill has a patch for (a `prevented_in` drill lacks one).
@@ -143,7 +170,11 @@ fn list_prints_every_drill_as_a_row_and_names_the_built_in_catalog_and_its_revis
     assert!(lines[1].chars().all(|c| c == '-'), "{text}");
     for (row, id) in lines[2..2 + ids.len()].iter().zip(&ids) {
         assert!(row.starts_with(&format!("{id} ")), "row for {id}: {row:?}");
-        let langs = patch_languages(id).join(", ");
+        let langs = match patch_languages(id).as_slice() {
+            ["go"] => "go (prevented in rust)".to_string(),
+            ["rust"] => "rust (prevented in go)".to_string(),
+            l => l.join(", "),
+        };
         assert!(row.ends_with(&langs), "{id} in {langs}: {row:?}");
     }
     assert_eq!(lines[2 + ids.len()], "");

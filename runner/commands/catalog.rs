@@ -49,6 +49,8 @@ pub fn list(ctx: &Context, json: bool) -> Result<u8, Failure> {
                     "class": d.class,
                     "difficulty": d.difficulty,
                     "languages": d.languages,
+                    // A one-language drill: the language whose idioms prevent the bug.
+                    "prevented_in": d.prevented.as_ref().map(|p| &p.lang),
                 })
             })
             .collect();
@@ -68,7 +70,7 @@ pub fn list(ctx: &Context, json: bool) -> Result<u8, Failure> {
             d.title.clone(),
             d.class.clone(),
             format!("{}/5", d.difficulty),
-            d.languages.join(", "),
+            languages_text(d),
         ]);
     }
     out!("{}", console::table(&rows));
@@ -79,6 +81,16 @@ pub fn list(ctx: &Context, json: bool) -> Result<u8, Failure> {
         source(ctx, catalog)
     );
     Ok(exit_code::SUCCESS)
+}
+
+/// `go, rust`, or for a one-language drill `go (prevented in rust)`. The
+/// note of what prevents it stays out: it names the cause.
+fn languages_text(d: &crate::catalog::Drill) -> String {
+    let mut text = d.languages.join(", ");
+    if let Some(p) = &d.prevented {
+        text.push_str(&format!(" (prevented in {})", p.lang));
+    }
+    text
 }
 
 /// Which catalog, and which revision of it: `list` says so.
@@ -125,6 +137,7 @@ pub fn show(ctx: &Context, id: &str, json: bool) -> Result<u8, Failure> {
             "class_name": class,
             "difficulty": d.difficulty,
             "languages": d.languages,
+            "prevented_in": d.prevented.as_ref().map(|p| &p.lang),
             "hints": d.hints.len(),
             "ticket": { "title": d.ticket.title, "body": d.ticket.body },
         });
@@ -136,7 +149,7 @@ pub fn show(ctx: &Context, id: &str, json: bool) -> Result<u8, Failure> {
     outln!("scenario    {} ({})", scenario.title, d.scenario);
     outln!("class       {} ({class})", d.class);
     outln!("difficulty  {}/5", d.difficulty);
-    outln!("languages   {}", d.languages.join(", "));
+    outln!("languages   {}", languages_text(d));
     outln!("hints       {}", d.hints.len());
     outln!();
     outln!("# {}", d.ticket.title);
