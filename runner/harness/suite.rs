@@ -457,6 +457,53 @@ expect_msg = "stopped"
     }
 
     #[test]
+    fn hang_up_after_ms_loads_alone_and_excludes_within_ms_and_save() {
+        parse(
+            r#"
+[[checks]]
+name = "c1"
+[[checks.steps]]
+do = "request"
+method = "GET"
+path = "/v1/charges"
+concurrency = 4
+hang_up_after_ms = 200
+"#,
+        )
+        .unwrap();
+        let msg = problems(
+            r#"
+[[checks]]
+name = "c1"
+[[checks.steps]]
+do = "request"
+method = "GET"
+path = "/v1/charges"
+hang_up_after_ms = 200
+within_ms = 1000
+save = { id = "/id" }
+[[checks.steps]]
+do = "request"
+method = "GET"
+path = "/v1/charges"
+hang_up_after_ms = 0
+"#,
+        );
+        assert!(
+            msg.contains("step 1 (request): `hang_up_after_ms` and `within_ms` exclude each other"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("step 1 (request): `hang_up_after_ms` and `save` exclude each other"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("step 2 (request): field `hang_up_after_ms` must be 1..=30000"),
+            "{msg}"
+        );
+    }
+
+    #[test]
     fn unknown_fault_kind_names_file_check_and_field() {
         let msg = problems(
             r#"

@@ -45,6 +45,9 @@ pub(crate) struct RequestStep {
     pub expect_header: BTreeMap<String, String>,
     pub expect_body_contains: Option<String>,
     pub within_ms: Option<u64>,
+    /// The client hangs up on a request still unanswered after this many ms
+    /// (a caller that gave up); such a request is not judged.
+    pub hang_up_after_ms: Option<u64>,
     #[serde(default)]
     pub save: BTreeMap<String, String>,
 }
@@ -111,6 +114,21 @@ impl StepKind for RequestStep {
             cx.problem(format!(
                 "field `within_ms` must be 1..={timeout_ms} (the check's limit)"
             ));
+        }
+        if let Some(ms) = r.hang_up_after_ms {
+            if ms == 0 || ms > timeout_ms {
+                cx.problem(format!(
+                    "field `hang_up_after_ms` must be 1..={timeout_ms} (the check's limit)"
+                ));
+            }
+            if r.within_ms.is_some() {
+                cx.problem(
+                    "`hang_up_after_ms` and `within_ms` exclude each other (a request unanswered by `hang_up_after_ms` is given up, not failed)",
+                );
+            }
+            if !r.save.is_empty() {
+                cx.problem("`hang_up_after_ms` and `save` exclude each other (a given-up request has no value to save)");
+            }
         }
         cx.placeholders(&r.path, "field `path`");
         for (h, v) in &r.headers {
@@ -296,7 +314,11 @@ impl SignSpec {
 }
 
 async fn run(r: &RequestStep, env: &Env, vars: &mut Vars) -> Result<(), String> {
-    let limit_ms = r.within_ms.unwrap_or(DEFAULT_STEP_LIMIT_MS);
+    let limit_ms = r
+        .hang_up_after_ms
+        .or(r.within_ms)
+        .unwrap_or(DEFAULT_STEP_LIMIT_MS);
+    let hangs_up = r.hang_up_after_ms.is_some();
     let limit = Duration::from_millis(limit_ms);
     let n = r.total() as usize;
     let gate = Arc::new(tokio::sync::Semaphore::new(r.concurrency as usize));
@@ -312,14 +334,16 @@ async fn run(r: &RequestStep, env: &Env, vars: &mut Vars) -> Result<(), String> 
             (i, tokio::time::timeout(limit, call).await)
         });
     }
+    // A request the client hung up on stays `None`: nobody judges it.
     let mut results: Vec<Option<Result<Response, String>>> = vec![None; n];
     while let Some(joined) = set.join_next().await {
         let (i, r) = joined.map_err(|e| format!("request task failed: {e}"))?;
-        results[i] = Some(match r {
-            Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(e)) => Err(e.reason()),
-            Err(_) => Err(format!("no response within {limit_ms} ms")),
-        });
+        results[i] = match r {
+            Ok(Ok(resp)) => Some(Ok(resp)),
+            Ok(Err(e)) => Some(Err(e.reason())),
+            Err(_) if hangs_up => None,
+            Err(_) => Some(Err(format!("no response within {limit_ms} ms"))),
+        };
     }
 
     let lookup = |k: &str| vars.get(k).cloned();
