@@ -96,7 +96,7 @@ pub enum Command {
     /// uses, and the shared build caches unless --all.
     Clean(commands::clean::CleanArgs),
     /// A drill as a live incident: the service under traffic, injects, an alert,
-    /// the on-call's ack, deploy and resolve, timed from the fault (docs/gameday.md).
+    /// the on-call's ack, note, deploy and resolve, timed from the fault (docs/gameday.md).
     Gameday(commands::gameday::GameDayArgs),
 }
 

@@ -390,3 +390,126 @@ fn a_kill_9_of_the_facilitator_takes_its_service_down_and_loses_no_recorded_even
     // The on-call's commands still work on what was recorded.
     g.on_call(&["status"], 0);
 }
+
+/// A game day's folder and record as `start` leaves them, without a
+/// service: the on-call's record-only commands need nothing more.
+fn recorded_game_day(d: &Drill) -> PathBuf {
+    use drillkit::clock::Timestamp;
+    use drillkit::gameday::definition::InjectKind;
+    use drillkit::gameday::folder::{Pointer, POINTER, POINTER_VERSION};
+    use drillkit::gameday::record::Header;
+    use drillkit::gameday::sli::{AlertRule, Slo};
+
+    let dir = d.tmp.path().join("gd");
+    fs::create_dir_all(&dir).unwrap();
+    let id = "20300101T090000Z-hung-health-probe-go";
+    let results = ResultsDir::at(&d.results);
+    let t0 = "2030-01-01T08:59:00Z".parse::<Timestamp>().unwrap();
+    let header = Header {
+        id: id.into(),
+        drill: DRILL.into(),
+        language: "go".into(),
+        seed: 1,
+        started_at: t0,
+        time_box_ms: 600_000,
+        folder: dir.clone(),
+        slo: Slo {
+            availability: 0.99,
+            latency_ms: 500,
+            window_ms: 1000,
+        },
+        alert: AlertRule {
+            burn_rate: 14.4,
+            long_windows: 10,
+            short_windows: 2,
+            mitigated_windows: 5,
+        },
+        fault_check: "c".into(),
+        schedule: vec![],
+    };
+    record::create(&results, header, EventKind::Started, t0).unwrap();
+    let fault = EventKind::Inject {
+        kind: InjectKind::Fault,
+        text: "the dependency fault starts".into(),
+        name: Some("fault".into()),
+        manual: false,
+    };
+    let fault_at = Timestamp::from_unix_ms(t0.unix_ms() + 5000);
+    record::append(&results, id, "test", fault, fault_at).unwrap();
+    let pointer = Pointer {
+        format_version: POINTER_VERSION,
+        id: id.into(),
+        results: d.results.clone(),
+        pager: dir.join("pager.log"),
+    };
+    fs::write(
+        dir.join(POINTER),
+        serde_json::to_vec_pretty(&pointer).unwrap(),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn notes_are_recorded_with_their_time_and_author_and_shown_by_status() {
+    let d = Drill::new();
+    let dir = recorded_game_day(&d);
+    let sub = dir.join("workspace");
+    fs::create_dir_all(&sub).unwrap();
+
+    let out = d
+        .cmd_in(&sub)
+        .env("USER", "ana")
+        .args(["gameday", "note", "paged; looking at the health checks"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", util::both(&out));
+    assert!(
+        util::stdout(&out).contains("note recorded"),
+        "{}",
+        util::both(&out)
+    );
+    d.advance_secs(30);
+    d.expect(
+        &sub,
+        &[
+            "gameday",
+            "note",
+            "--by",
+            "lee",
+            "backend 2 hangs, not fails",
+        ],
+        0,
+    );
+    let refused = d.expect(&sub, &["gameday", "note", "  "], 2);
+    assert!(
+        util::stderr(&refused).contains("empty"),
+        "{}",
+        util::both(&refused)
+    );
+
+    let text = util::stdout(&d.expect(&sub, &["gameday", "status"], 0));
+    assert!(
+        text.contains("ana: paged; looking at the health checks"),
+        "{text}"
+    );
+    assert!(text.contains("lee: backend 2 hangs, not fails"), "{text}");
+    let ana = text.find("ana:").unwrap();
+    assert!(ana < text.find("lee:").unwrap(), "in time order: {text}");
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&d.expect(&sub, &["gameday", "status", "--json"], 0).stdout)
+            .unwrap();
+    let notes: Vec<_> = json["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "note")
+        .collect();
+    assert_eq!(notes.len(), 2, "{json}");
+    assert_eq!(notes[0]["by"], "ana");
+    assert_eq!(notes[1]["text"], "backend 2 hangs, not fails");
+    let first: drillkit::clock::Timestamp = notes[0]["at"].as_str().unwrap().parse().unwrap();
+    let second: drillkit::clock::Timestamp = notes[1]["at"].as_str().unwrap().parse().unwrap();
+    assert!(second.ms_since(first) >= 30_000, "{first} {second}");
+}

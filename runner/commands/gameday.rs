@@ -1,5 +1,5 @@
 //! `drill gameday`: `start` (the facilitator's process, in the foreground),
-//! and the on-call's `ack`, `deploy`, `resolve` and `status` from another
+//! and the on-call's `ack`, `note`, `deploy`, `resolve` and `status` from another
 //! terminal. They find the game day from its folder (`--dir`, or any folder
 //! inside it) and talk through its files (`gameday::folder`).
 
@@ -49,6 +49,10 @@ pub enum GameDayCommand {
     /// Build the workspace and swap the running service for the new build;
     /// the deployed build is then judged by the drill's acceptance checks.
     Deploy(OnCallArgs),
+    /// Add a line to the scribe's timeline, recorded with its time.
+    ///
+    /// `status` shows the notes; the record keeps them beside the actions.
+    Note(NoteArgs),
     /// Declare the incident resolved; ends the game day.
     Resolve(OnCallArgs),
     /// The SLI now, the error budget left, the alert state and the clocks.
@@ -82,6 +86,17 @@ pub struct OnCallArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct NoteArgs {
+    /// What happened or was decided, in a line ("rolled back the config push").
+    pub text: String,
+    /// Who writes it. Default: the user ($USER), else "scribe".
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
+    #[command(flatten)]
+    pub on_call: OnCallArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct StatusArgs {
     #[command(flatten)]
     pub on_call: OnCallArgs,
@@ -94,6 +109,7 @@ pub fn gameday(ctx: &Context, args: GameDayArgs) -> Result<u8, Failure> {
     match args.command {
         GameDayCommand::Start(a) => start(ctx, a),
         GameDayCommand::Ack(a) => simple(ctx, &a, "ack", EventKind::Ack),
+        GameDayCommand::Note(a) => note(ctx, a),
         GameDayCommand::Resolve(a) => simple(ctx, &a, "resolve", EventKind::Resolved),
         GameDayCommand::Deploy(a) => deploy(ctx, &a),
         GameDayCommand::Status(a) => status(ctx, &a),
@@ -212,6 +228,7 @@ fn start(ctx: &Context, args: StartArgs) -> Result<u8, Failure> {
             InjectKind::Fault => "fault",
             InjectKind::RedHerring => "red herring",
             InjectKind::CustomerReport => "customer report",
+            InjectKind::Escalation => "escalation",
         };
         outln!(
             "    at {:>6.1} s  {what}: {}",
@@ -226,7 +243,7 @@ fn start(ctx: &Context, args: StartArgs) -> Result<u8, Failure> {
         pager.display(),
         f.service_log().display()
     );
-    outln!("    drill gameday status | ack | deploy | resolve");
+    outln!("    drill gameday status | ack | note TEXT | deploy | resolve");
     outln!("  time box {} s; Ctrl-C ends the game day.", args.time_box);
 
     let setup = Setup {
@@ -350,6 +367,27 @@ fn simple(ctx: &Context, args: &OnCallArgs, command: &str, kind: EventKind) -> R
     let at = r.events.last().expect("just appended").at;
     outln!("{command} recorded at {at} ({}).", since_fault(&r, at));
     Ok(exit_code::SUCCESS)
+}
+
+fn note(ctx: &Context, args: NoteArgs) -> Result<u8, Failure> {
+    let text = args.text.trim().to_string();
+    if text.is_empty() {
+        return Err(Failure::usage(
+            "the note is empty; give its text: drill gameday note \"what happened\"",
+        ));
+    }
+    if text.contains('\n') {
+        return Err(Failure::usage(
+            "a note is one line; record several lines as several notes",
+        ));
+    }
+    let by = args
+        .by
+        .or_else(|| std::env::var("USER").ok())
+        .map(|b| b.trim().to_string())
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| "scribe".to_string());
+    simple(ctx, &args.on_call, "note", EventKind::Note { text, by })
 }
 
 fn deploy(ctx: &Context, args: &OnCallArgs) -> Result<u8, Failure> {
@@ -562,6 +600,30 @@ fn print_clocks(r: &Record) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The scribe's timeline, each note with its time from the fault.
+fn print_notes(r: &Record) -> Result<(), Failure> {
+    let notes: Vec<_> = r
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Note { text, by } => Some((e.at, text, by)),
+            _ => None,
+        })
+        .collect();
+    if notes.is_empty() {
+        return Ok(());
+    }
+    outln!("  notes");
+    for (at, text, by) in notes {
+        let when = match r.fault_at() {
+            Some(f) if at >= f => format!("+{}", secs(at.ms_since(f))),
+            _ => "before the fault".to_string(),
+        };
+        outln!("    {at} ({when})  {by}: {text}");
+    }
+    Ok(())
+}
+
 fn status(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
     let (f, p, results) = locate(ctx, &args.on_call)?;
     let r = record::load(&results, &p.id)?;
@@ -620,6 +682,7 @@ fn status(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
         }
         None => outln!("  no SLI measured yet"),
     }
+    print_notes(&r)?;
     print_clocks(&r)?;
     Ok(exit_code::SUCCESS)
 }

@@ -265,6 +265,8 @@ pub async fn run(s: &Setup<'_>, say: &(dyn Fn(&str) + Sync)) -> Result<EndReason
                 append(EventKind::Inject {
                     kind: inject.kind,
                     text: inject.text.clone(),
+                    name: None,
+                    manual: false,
                 })?;
             }
         }
@@ -407,6 +409,10 @@ fn fire(
                 "inject: customer report on the pager: {}",
                 inject.text
             ));
+        }
+        InjectKind::Escalation => {
+            page(s, &format!("MESSAGE escalation: {}", inject.text))?;
+            say(&format!("inject: escalation on the pager: {}", inject.text));
         }
     }
     Ok(())
