@@ -97,6 +97,12 @@ pub struct StatsArgs {
     /// Print Markdown tables.
     #[arg(long)]
     pub markdown: bool,
+    /// Game days instead of attempts: time to detect, acknowledge,
+    /// mitigate, fix and resolve per language (Kaplan–Meier from the
+    /// fault; docs/stats-format.md, "Game days"). Takes --drill,
+    /// --scenario, --lang, --since, --until and --json.
+    #[arg(long, conflicts_with_all = ["csv", "markdown"])]
+    pub gameday: bool,
 }
 
 #[derive(Debug, Args)]
@@ -139,7 +145,7 @@ pub struct PriceArgs {
     pub incidents_per_month: Option<f64>,
 }
 
-fn parse_date(s: &str, end_of_day: bool) -> Result<Timestamp, Failure> {
+pub(crate) fn parse_date(s: &str, end_of_day: bool) -> Result<Timestamp, Failure> {
     let s = s.trim();
     if s.len() == 10 {
         let t: Timestamp = format!("{s}T00:00:00Z")
@@ -224,6 +230,10 @@ pub(crate) fn code(ds: &dataset::Dataset) -> u8 {
 /// `drill stats`.
 pub fn stats(ctx: &Context, args: StatsArgs) -> Result<u8, Failure> {
     let now = ctx.now();
+    if args.gameday {
+        let conf = options(&args.analysis, now)?.conf;
+        return super::debrief::stats(ctx, &args.selection, args.json, conf);
+    }
     let ds = load(ctx, &args.selection)?;
     let report = stats::analyze(&ds, &options(&args.analysis, now)?);
     let format = match (args.json, args.csv, args.markdown) {
@@ -304,16 +314,26 @@ pub fn report(ctx: &Context, args: ReportArgs) -> Result<u8, Failure> {
         prices: &prices,
         scenarios: &args.selection.scenario,
     };
-    let html = report::render(&stats, &ds, Some(&runtime));
+    // Game days, when the directories hold any (the filters that apply to them).
+    let gamedays = if roots.iter().any(|r| crate::gameday::stats::any_in(r)) {
+        let mut sel = args.selection.clone();
+        sel.engineer.clear();
+        sel.class.clear();
+        Some(super::debrief::load_gamedays(ctx, &sel, opts.conf)?.0)
+    } else {
+        None
+    };
+    let html = report::render(&stats, &ds, Some(&runtime), gamedays.as_ref());
     std::fs::write(&args.out, html)
         .with_context(|| format!("writing the report to {}", args.out.display()))
         .map_err(|e| Failure::new(Kind::Environment, e))?;
     eprintln!(
-        "wrote {} ({} attempts, {} comparisons, {} bench result(s))",
+        "wrote {} ({} attempts, {} comparisons, {} bench result(s), {} game day(s))",
         args.out.display(),
         stats.inputs.attempts,
         stats.comparisons.len(),
-        stored.results.len()
+        stored.results.len(),
+        gamedays.as_ref().map_or(0, |g| g.rows.len())
     );
     Ok(if stored.damaged.is_empty() {
         code(&ds)
