@@ -20,7 +20,7 @@ use super::record::{self, Clock, Clocks, EndReason, EventKind, Record};
 use crate::clock::Timestamp;
 use crate::export::{self, Unit};
 use crate::results::{ResultsDir, GAMEDAYS_DIR};
-use crate::stats::km::{KaplanMeier, Obs, Time};
+use crate::stats::km::{KaplanMeier, Obs};
 use crate::stats::{Distribution, MIN_PER_SIDE};
 
 pub const FORMAT_NAME: &str = "drillkit-gameday-stats";
@@ -420,6 +420,7 @@ mod tests {
     use crate::gameday::definition::InjectKind;
     use crate::gameday::record::{DeployOutcome, Event, Header, FORMAT_VERSION as RV};
     use crate::gameday::sli::{AlertRule, Slo};
+    use crate::stats::km::Time;
 
     fn at(s: f64) -> Timestamp {
         Timestamp::from_unix_ms(1_000_000_000 + (s * 1000.0) as i64)
