@@ -366,6 +366,10 @@ fn a_debrief_from_the_results_directory_alone_in_the_terminal_as_json_and_as_a_p
     assert!(out.status.success(), "{}", both(&out));
     let html = fs::read_to_string(&page).unwrap();
     assert!(html.contains(r#"<svg class="chart sli""#), "no SLI chart");
+    // To look at the page by hand.
+    if let Some(keep) = std::env::var_os("DRILL_KEEP_DEBRIEF") {
+        fs::copy(&page, keep).unwrap();
+    }
     let Some(b) = browser_or_skip("a_debrief_from_the_results_directory_alone") else {
         return;
     };
@@ -671,6 +675,9 @@ fn the_report_has_a_game_day_section_only_when_game_days_exist() {
     );
     let html = fs::read_to_string(&page).unwrap();
     assert!(html.contains("section class=\"gamedays\""));
+    if let Some(keep) = std::env::var_os("DRILL_KEEP_GAMEDAY_REPORT") {
+        fs::copy(&page, keep).unwrap();
+    }
     let Some(b) = browser_or_skip("the_report_has_a_game_day_section") else {
         return;
     };
