@@ -1,20 +1,19 @@
-//! The read side of game days: `drill gameday debrief` (terminal, `--json`,
-//! `--html`) and `drill stats --gameday` (and the game days `drill report`
-//! reads). Arguments and wiring only; the work is in `gameday::debrief`,
-//! `gameday::stats` and `report::gameday`.
+//! `drill gameday debrief` (terminal, `--json`, `--html`): one game day's
+//! record and SLI from the results directory, the drill's answer from the
+//! catalog. Arguments and wiring only; the work is in `gameday::debrief`
+//! and `report::gameday`. (`drill stats --gameday` is wired in `stats.rs`.)
 
 use std::path::PathBuf;
 
 use clap::Args;
 
-use super::stats::Selection;
 use super::{Context, ResultsArgs};
 use crate::error::Failure;
 use crate::exit_code::{self, Kind};
 use crate::gameday::debrief::{self, Debrief, Reference, Sli};
 use crate::gameday::folder::{self, Folder};
 use crate::gameday::record::{self, RecordError};
-use crate::gameday::stats::{self as gdstats, Filter, GamedayStats};
+use crate::gameday::stats as gdstats;
 use crate::results::ResultsDir;
 
 #[derive(Debug, Args)]
@@ -167,66 +166,4 @@ fn read_sli(path: &std::path::Path) -> Sli {
             }
         }
     }
-}
-
-/// The game days `sel` selects (the filters that apply to game days);
-/// damaged records are warned about on stderr.
-pub(crate) fn load_gamedays(
-    ctx: &Context,
-    sel: &Selection,
-    conf: f64,
-) -> Result<(GamedayStats, usize), Failure> {
-    if !sel.engineer.is_empty() {
-        return Err(Failure::usage(
-            "--engineer does not apply to game days: their records name no engineer",
-        ));
-    }
-    if !sel.class.is_empty() {
-        return Err(Failure::usage(
-            "--class does not apply to game days; select them with --drill or --scenario",
-        ));
-    }
-    let date = |s: &Option<String>, end: bool| {
-        s.as_deref()
-            .map(|s| super::stats::parse_date(s, end))
-            .transpose()
-    };
-    let filter = Filter {
-        drills: sel.drill.clone(),
-        scenarios: sel.scenario.clone(),
-        languages: sel.language.clone(),
-        since: date(&sel.since, false)?,
-        until: date(&sel.until, true)?,
-    };
-    let dirs: Vec<PathBuf> = ctx
-        .results_dirs(&sel.results)?
-        .iter()
-        .map(|d| d.root().to_path_buf())
-        .collect();
-    let loaded = gdstats::load(&dirs);
-    for d in &loaded.damaged {
-        eprintln!(
-            "warning: damaged game-day record {} (not counted): {}; {}",
-            d.path.display(),
-            d.why,
-            crate::results::DAMAGED_ADVICE
-        );
-    }
-    let selected = gdstats::select(&loaded, &filter);
-    Ok((gdstats::analyze(&selected, conf), loaded.damaged.len()))
-}
-
-/// `drill stats --gameday`.
-pub(crate) fn stats(ctx: &Context, sel: &Selection, json: bool, conf: f64) -> Result<u8, Failure> {
-    let (s, damaged) = load_gamedays(ctx, sel, conf)?;
-    if json {
-        outln!("{}", s.json());
-    } else {
-        out!("{}", s.terminal());
-    }
-    Ok(if damaged == 0 {
-        exit_code::SUCCESS
-    } else {
-        exit_code::RECORDS
-    })
 }

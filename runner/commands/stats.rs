@@ -13,6 +13,7 @@ use crate::clock::Timestamp;
 use crate::error::Failure;
 use crate::exit_code::{self, Kind};
 use crate::export::{self, Format};
+use crate::gameday::stats as gdstats;
 use crate::report::{self, decision::Prices};
 use crate::stats::{self, bootstrap, dataset, GroupBy};
 
@@ -145,7 +146,7 @@ pub struct PriceArgs {
     pub incidents_per_month: Option<f64>,
 }
 
-pub(crate) fn parse_date(s: &str, end_of_day: bool) -> Result<Timestamp, Failure> {
+fn parse_date(s: &str, end_of_day: bool) -> Result<Timestamp, Failure> {
     let s = s.trim();
     if s.len() == 10 {
         let t: Timestamp = format!("{s}T00:00:00Z")
@@ -232,7 +233,7 @@ pub fn stats(ctx: &Context, args: StatsArgs) -> Result<u8, Failure> {
     let now = ctx.now();
     if args.gameday {
         let conf = options(&args.analysis, now)?.conf;
-        return super::debrief::stats(ctx, &args.selection, args.json, conf);
+        return gameday_stats(ctx, &args.selection, args.json, conf);
     }
     let ds = load(ctx, &args.selection)?;
     let report = stats::analyze(&ds, &options(&args.analysis, now)?);
@@ -319,7 +320,7 @@ pub fn report(ctx: &Context, args: ReportArgs) -> Result<u8, Failure> {
         let mut sel = args.selection.clone();
         sel.engineer.clear();
         sel.class.clear();
-        Some(super::debrief::load_gamedays(ctx, &sel, opts.conf)?.0)
+        Some(load_gamedays(ctx, &sel, opts.conf)?.0)
     } else {
         None
     };
@@ -337,6 +338,64 @@ pub fn report(ctx: &Context, args: ReportArgs) -> Result<u8, Failure> {
     );
     Ok(if stored.damaged.is_empty() {
         code(&ds)
+    } else {
+        exit_code::RECORDS
+    })
+}
+
+/// The game days `sel` selects (the filters that apply to game days);
+/// damaged records are warned about on stderr.
+fn load_gamedays(
+    ctx: &Context,
+    sel: &Selection,
+    conf: f64,
+) -> Result<(crate::gameday::stats::GamedayStats, usize), Failure> {
+    if !sel.engineer.is_empty() {
+        return Err(Failure::usage(
+            "--engineer does not apply to game days: their records name no engineer",
+        ));
+    }
+    if !sel.class.is_empty() {
+        return Err(Failure::usage(
+            "--class does not apply to game days; select them with --drill or --scenario",
+        ));
+    }
+    let date = |s: &Option<String>, end: bool| s.as_deref().map(|s| parse_date(s, end)).transpose();
+    let filter = gdstats::Filter {
+        drills: sel.drill.clone(),
+        scenarios: sel.scenario.clone(),
+        languages: sel.language.clone(),
+        since: date(&sel.since, false)?,
+        until: date(&sel.until, true)?,
+    };
+    let dirs: Vec<PathBuf> = ctx
+        .results_dirs(&sel.results)?
+        .iter()
+        .map(|d| d.root().to_path_buf())
+        .collect();
+    let loaded = gdstats::load(&dirs);
+    for d in &loaded.damaged {
+        eprintln!(
+            "warning: damaged game-day record {} (not counted): {}; {}",
+            d.path.display(),
+            d.why,
+            crate::results::DAMAGED_ADVICE
+        );
+    }
+    let selected = gdstats::select(&loaded, &filter);
+    Ok((gdstats::analyze(&selected, conf), loaded.damaged.len()))
+}
+
+/// `drill stats --gameday`.
+fn gameday_stats(ctx: &Context, sel: &Selection, json: bool, conf: f64) -> Result<u8, Failure> {
+    let (s, damaged) = load_gamedays(ctx, sel, conf)?;
+    if json {
+        outln!("{}", s.json());
+    } else {
+        out!("{}", s.terminal());
+    }
+    Ok(if damaged == 0 {
+        exit_code::SUCCESS
     } else {
         exit_code::RECORDS
     })
