@@ -455,6 +455,32 @@ fn an_unfinished_game_day_debriefs_with_running_clocks_and_an_unknown_id_is_name
         );
     }
 
+    // From the game day's folder (--dir, or anywhere inside it): its
+    // pointer names the id and the results directory.
+    let gd = drillkit::gameday::folder::Folder::at(&d.tmp.path().join("gd"));
+    fs::create_dir_all(gd.workspace().join("src")).unwrap();
+    gd.write_pointer(&drillkit::gameday::folder::Pointer {
+        format_version: drillkit::gameday::folder::POINTER_VERSION,
+        id: id.clone(),
+        results: d.results.clone(),
+        pager: gd.default_pager(),
+    })
+    .unwrap();
+    let by_dir = d.expect(
+        &d.home,
+        &["gameday", "debrief", "--dir", gd.root.to_str().unwrap()],
+        0,
+    );
+    assert!(stdout(&by_dir).contains(&format!("Debrief of game day {id}")));
+    let inside = d
+        .cmd_in(&gd.workspace().join("src"))
+        .env_remove("DRILL_RESULTS")
+        .args(["gameday", "debrief"])
+        .output()
+        .unwrap();
+    assert!(inside.status.success(), "{}", both(&inside));
+    assert!(stdout(&inside).contains("NOT ENDED"), "{}", both(&inside));
+
     // An id that is not there: the directory and the game days it holds.
     let out = d.expect(&d.home, &["gameday", "debrief", "hung-health"], 2);
     let err = util::stderr(&out);
