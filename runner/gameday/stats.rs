@@ -600,6 +600,29 @@ mod tests {
     }
 
     #[test]
+    fn a_game_day_ended_before_its_fault_censors_every_clock_and_estimates_nothing() {
+        let mut r = gd("z", "rust", [None; 5], None);
+        r.events.retain(|e| matches!(e.kind, EventKind::Started));
+        r.events.push(Event {
+            at: at(2.0),
+            kind: EventKind::Ended {
+                reason: EndReason::Interrupted,
+            },
+        });
+        let s = analyze(&[&r], 0.95);
+        assert_eq!(s.gamedays, 1);
+        for name in CLOCKS {
+            let l = lang(&s, name, "rust").unwrap();
+            assert_eq!((l.reached, l.censored), (0, 1), "{name}");
+            assert_eq!(l.distribution.median, Time::After(0.0), "{name}");
+            assert_eq!(l.distribution.median_ci, None);
+        }
+        let rows = s.gameday_rows(Unit::Seconds);
+        assert_eq!(rows[1][3], "interrupted");
+        assert_eq!(rows[1][4], "> 0 (censored)");
+    }
+
+    #[test]
     fn a_running_game_day_is_listed_not_counted_and_languages_are_apart() {
         let rs = [
             gd("a", "go", [Some(4.0), Some(8.0), None, None, None], None),

@@ -518,7 +518,9 @@ pub fn sli_chart(
             H - BOTTOM,
             // Labels read rightwards, except near the right edge.
             if x > W * 0.8 { x - 3.0 } else { x + 3.0 },
-            TOP + 10.0 + 11.0 * (i % 4) as f64,
+            // Near the bottom, where an SLI that is not at zero is not;
+            // staggered so that close moments keep their labels apart.
+            H - BOTTOM - 6.0 - 11.0 * (i % 4) as f64,
             if x > W * 0.8 { "end" } else { "start" },
             esc(&m.label)
         );
