@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 
 use drillkit::clock::Timestamp;
 use drillkit::gameday::definition::{Inject, InjectKind};
-use drillkit::gameday::record::{self, DeployOutcome, EndReason, EventKind, Header};
+use drillkit::gameday::record::{
+    self, DeployOutcome, EndReason, EventKind, Header, MitigationAction, MitigationOutcome,
+};
 use drillkit::gameday::sli::{AlertRule, Slo, Window};
 use drillkit::results::ResultsDir;
 use util::{both, stdout, Drill};
@@ -96,6 +98,8 @@ fn fault() -> EventKind {
     EventKind::Inject {
         kind: InjectKind::Fault,
         text: "the dependency fault starts".into(),
+        name: None,
+        manual: false,
     }
 }
 
@@ -115,11 +119,38 @@ fn full_events() -> Vec<(f64, EventKind)> {
             EventKind::Inject {
                 kind: InjectKind::RedHerring,
                 text: "disk usage on /var/log above 85%".into(),
+                name: None,
+                manual: false,
             },
         ),
         (5.0, fault()),
         (9.0, alert()),
         (12.0, EventKind::Ack),
+        (
+            13.0,
+            EventKind::Note {
+                text: "looks like the upstream pool".into(),
+                by: "ann".into(),
+            },
+        ),
+        (
+            14.0,
+            EventKind::Mitigation {
+                action: MitigationAction::Restart,
+                detail: "the bugged build".into(),
+                outcome: MitigationOutcome::Live,
+                reason: None,
+            },
+        ),
+        (
+            14.5,
+            EventKind::Inject {
+                kind: InjectKind::Escalation,
+                text: "paging the secondary".into(),
+                name: Some("escalation-1".into()),
+                manual: true,
+            },
+        ),
         (
             15.0,
             EventKind::Deploy {
@@ -309,6 +340,9 @@ fn a_debrief_from_the_results_directory_alone_in_the_terminal_as_json_and_as_a_p
         "T+4.0 s",
         "ALERT fired (burn 17.3x long, 50.0x short)",
         "acknowledged by the on-call",
+        "note by ann: looks like the upstream pool",
+        "mitigation: restart the bugged build: live",
+        "escalation (fired by hand): paging the secondary",
         "deploy 1: build failed: main.go:12: undefined: x",
         "T+15.0 s",
         "deploy 2: live",
@@ -343,7 +377,7 @@ fn a_debrief_from_the_results_directory_alone_in_the_terminal_as_json_and_as_a_p
     assert_eq!(v["format_version"], 1);
     assert_eq!(v["state"], "ended");
     assert_eq!(v["reason"], "resolved");
-    assert_eq!(v["timeline"].as_array().unwrap().len(), 13);
+    assert_eq!(v["timeline"].as_array().unwrap().len(), 16);
     assert_eq!(v["timeline"][3]["event"], "alert");
     assert_eq!(v["timeline"][3]["since_fault_ms"], 4000);
     assert_eq!(v["timeline"][3]["marker"], "alert");
@@ -382,7 +416,15 @@ fn a_debrief_from_the_results_directory_alone_in_the_terminal_as_json_and_as_a_p
     assert_eq!(sli["objective"], 1, "{sli}");
     assert_eq!(
         sli["markers"],
-        serde_json::json!(["fault", "alert", "ack", "deploy", "mitigated", "resolved"]),
+        serde_json::json!([
+            "fault",
+            "alert",
+            "ack",
+            "mitigation",
+            "deploy",
+            "mitigated",
+            "resolved"
+        ]),
         "{sli}"
     );
     assert!(
@@ -395,7 +437,7 @@ fn a_debrief_from_the_results_directory_alone_in_the_terminal_as_json_and_as_a_p
             >= 8,
         "{sli}"
     );
-    assert_eq!(v["timeline"]["rows"], 13, "{v}");
+    assert_eq!(v["timeline"]["rows"], 16, "{v}");
     assert_eq!(v["timeline"]["visible"], true, "{v}");
     assert!(
         v["timelineText"].as_str().unwrap().contains("T+15.0 s"),

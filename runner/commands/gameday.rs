@@ -218,6 +218,7 @@ fn start(ctx: &Context, args: StartArgs) -> Result<u8, Failure> {
             InjectKind::Fault => "fault",
             InjectKind::RedHerring => "red herring",
             InjectKind::CustomerReport => "customer report",
+            InjectKind::Escalation => "escalation",
         };
         outln!(
             "    at {:>6.1} s  {what}: {}",

@@ -14,7 +14,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::definition::InjectKind;
-use super::record::{Clock, Clocks, DeployOutcome, EndReason, EventKind, Record};
+use super::record::{
+    Clock, Clocks, DeployOutcome, EndReason, EventKind, MitigationAction, MitigationOutcome, Record,
+};
 use super::sli::{AlertRule, Slo, Window};
 use crate::clock::Timestamp;
 
@@ -117,7 +119,7 @@ pub struct Entry {
     /// The line as a person reads it.
     pub description: String,
     /// The chart marker this event is (`fault`, `alert`, `ack`, `deploy`,
-    /// `mitigated`, `resolved`), if any.
+    /// `mitigation`, `mitigated`, `resolved`), if any.
     pub marker: Option<&'static str>,
 }
 
@@ -188,11 +190,17 @@ pub fn reason_text(r: EndReason) -> &'static str {
 fn describe(kind: &EventKind) -> (String, Option<&'static str>) {
     match kind {
         EventKind::Started => ("traffic started".into(), None),
-        EventKind::Inject { kind, text } => match kind {
-            InjectKind::Fault => (format!("fault injected: {text}"), Some("fault")),
-            InjectKind::RedHerring => (format!("red herring: {text}"), None),
-            InjectKind::CustomerReport => (format!("customer report: {text}"), None),
-        },
+        EventKind::Inject {
+            kind, text, manual, ..
+        } => {
+            let by = if *manual { " (fired by hand)" } else { "" };
+            match kind {
+                InjectKind::Fault => (format!("fault injected{by}: {text}"), Some("fault")),
+                InjectKind::RedHerring => (format!("red herring{by}: {text}"), None),
+                InjectKind::CustomerReport => (format!("customer report{by}: {text}"), None),
+                InjectKind::Escalation => (format!("escalation{by}: {text}"), None),
+            }
+        }
         EventKind::Alert {
             long_burn,
             short_burn,
@@ -256,6 +264,32 @@ fn describe(kind: &EventKind) -> (String, Option<&'static str>) {
             ),
             None,
         ),
+        EventKind::Note { text, by } => (format!("note by {by}: {text}"), None),
+        EventKind::Mitigation {
+            action,
+            detail,
+            outcome,
+            reason,
+        } => {
+            let what = match action {
+                MitigationAction::Restart => "restart",
+                MitigationAction::Rollback => "roll back",
+                MitigationAction::Set => "set",
+            };
+            match outcome {
+                MitigationOutcome::Live => (
+                    format!("mitigation: {what} {detail}: live"),
+                    Some("mitigation"),
+                ),
+                MitigationOutcome::NotReady => (
+                    format!(
+                        "mitigation: {what} {detail}: never became ready ({})",
+                        reason.as_deref().unwrap_or("no reason recorded")
+                    ),
+                    None,
+                ),
+            }
+        }
         EventKind::Resolved => ("resolved by the on-call".into(), Some("resolved")),
         EventKind::Ended { reason } => (format!("ended ({})", reason_text(*reason)), None),
     }
@@ -581,6 +615,8 @@ mod tests {
         EventKind::Inject {
             kind: InjectKind::Fault,
             text: "f".into(),
+            name: None,
+            manual: false,
         }
     }
 
@@ -593,6 +629,8 @@ mod tests {
                 EventKind::Inject {
                     kind: InjectKind::RedHerring,
                     text: "disk".into(),
+                    name: None,
+                    manual: false,
                 },
             ),
             (5_000, fault()),

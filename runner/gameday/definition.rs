@@ -77,6 +77,9 @@ pub enum InjectKind {
     RedHerring,
     /// A message on the pager, as a customer would send it.
     CustomerReport,
+    /// A message on the pager from the next level of the escalation policy,
+    /// while the alert stays unacknowledged.
+    Escalation,
 }
 
 /// One inject of the schedule: what, and when (ms after the traffic starts).

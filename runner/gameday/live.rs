@@ -267,6 +267,8 @@ pub async fn run(s: &Setup<'_>, say: &(dyn Fn(&str) + Sync)) -> Result<EndReason
                 append(EventKind::Inject {
                     kind: inject.kind,
                     text: inject.text.clone(),
+                    name: None,
+                    manual: false,
                 })?;
             }
         }
@@ -409,6 +411,10 @@ fn fire(
                 "inject: customer report on the pager: {}",
                 inject.text
             ));
+        }
+        InjectKind::Escalation => {
+            page(s, &format!("MESSAGE escalation: {}", inject.text))?;
+            say(&format!("inject: escalation on the pager: {}", inject.text));
         }
     }
     Ok(())

@@ -48,6 +48,26 @@ pub enum DeployOutcome {
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+pub enum MitigationAction {
+    /// The running build started again (same binary, same environment).
+    Restart,
+    /// The build live before the current one (the bugged original when none).
+    Rollback,
+    /// The running build restarted with one environment variable changed.
+    Set,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MitigationOutcome {
+    /// The started service answered its ready line and took the traffic.
+    Live,
+    /// It never became ready; the old one kept serving.
+    NotReady,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
 pub enum EndReason {
     Resolved,
     TimeBox,
@@ -62,6 +82,13 @@ pub enum EventKind {
     Inject {
         kind: super::definition::InjectKind,
         text: String,
+        /// The schedule entry's name (`fault`, `escalation-1`, ...); absent
+        /// in records written before injects had names.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// Fired by hand (`drill gameday inject NAME`), not by the timeline.
+        #[serde(default)]
+        manual: bool,
     },
     Alert {
         long_burn: f64,
@@ -95,6 +122,21 @@ pub enum EventKind {
         before: Option<f64>,
         after: Option<f64>,
         worse: bool,
+    },
+    /// A line of the scribe's timeline (`drill gameday note`).
+    Note {
+        text: String,
+        by: String,
+    },
+    /// A mitigation other than a deploy (`drill gameday mitigate`): what was
+    /// done and whether the service it started took the traffic.
+    Mitigation {
+        action: MitigationAction,
+        /// What exactly: the build restarted or rolled back to, or `KEY=VALUE`.
+        detail: String,
+        outcome: MitigationOutcome,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     Resolved,
     Ended {
@@ -379,7 +421,50 @@ mod tests {
         EventKind::Inject {
             kind: InjectKind::Fault,
             text: "f".into(),
+            name: Some("fault".into()),
+            manual: false,
         }
+    }
+
+    #[test]
+    fn format_version_1_records_without_the_new_fields_still_read() {
+        let old = r#"{"at":"2026-12-02T06:01:46.402Z","event":"inject","kind":"fault","text":"x"}"#;
+        let e: Event = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            e.kind,
+            EventKind::Inject {
+                kind: InjectKind::Fault,
+                text: "x".into(),
+                name: None,
+                manual: false
+            }
+        );
+        let m = EventKind::Mitigation {
+            action: MitigationAction::Set,
+            detail: "HEALTH_TIMEOUT_MS=200".into(),
+            outcome: MitigationOutcome::Live,
+            reason: None,
+        };
+        let json = serde_json::to_string(&Event {
+            at: at(1),
+            kind: m.clone(),
+        })
+        .unwrap();
+        assert!(json.contains(r#""event":"mitigation""#), "{json}");
+        assert!(json.contains(r#""action":"set""#), "{json}");
+        let back: Event = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.kind, m);
+        let n: Event = serde_json::from_str(
+            r#"{"at":"2026-12-02T06:01:46.402Z","event":"note","text":"t","by":"ana"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            n.kind,
+            EventKind::Note {
+                text: "t".into(),
+                by: "ana".into()
+            }
+        );
     }
 
     #[test]

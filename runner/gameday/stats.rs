@@ -437,6 +437,8 @@ mod tests {
                 EventKind::Inject {
                     kind: InjectKind::Fault,
                     text: "f".into(),
+                    name: None,
+                    manual: false,
                 },
             ),
         ];

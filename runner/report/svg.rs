@@ -421,7 +421,7 @@ pub fn line_chart(
 #[derive(Debug, Clone)]
 pub struct Marker {
     pub seconds: f64,
-    /// `fault`, `alert`, `ack`, `deploy`, `mitigated`, `resolved`.
+    /// `fault`, `alert`, `ack`, `deploy`, `mitigation`, `mitigated`, `resolved`.
     pub kind: &'static str,
     pub label: String,
 }
@@ -432,6 +432,7 @@ fn marker_colour(kind: &str) -> &'static str {
         "alert" => "#e69f00",
         "ack" => "#56b4e9",
         "deploy" => "#009e73",
+        "mitigation" => "#0072b2",
         "mitigated" => "#cc79a7",
         _ => "#000000",
     }
