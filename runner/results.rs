@@ -367,6 +367,13 @@ impl ResultsDir {
         self.root.join(GAMEDAYS_DIR).join(format!("{id}.json"))
     }
 
+    /// Every closed SLI window of game day `id`, one JSON line each
+    /// (`<results>/gamedays/<id>.sli.jsonl`): kept with the record, so the
+    /// debrief and the statistics need nothing from the game day's folder.
+    pub fn gameday_sli_path(&self, id: &str) -> PathBuf {
+        self.root.join(GAMEDAYS_DIR).join(format!("{id}.sli.jsonl"))
+    }
+
     /// Writes one game-day record atomically. The caller holds the game
     /// day's lock (`lock("gameday-<id>", ..)`) across its read and this write.
     pub fn save_gameday(&self, id: &str, bytes: &[u8]) -> Result<PathBuf, ResultsError> {

@@ -278,6 +278,39 @@ fn whole_game_day(lang: &str) {
     for pid in g.service_pids() {
         assert!(!alive(pid), "service pid {pid} outlived the game day");
     }
+
+    // The SLI windows are kept with the record: once the folder is gone,
+    // the debrief works from the results directory alone.
+    let kept = ResultsDir::at(&g.d.results).gameday_sli_path(&r.gameday.id);
+    let windows = fs::read_to_string(&kept).unwrap();
+    assert_eq!(
+        windows,
+        fs::read_to_string(g.dir.join("sli.jsonl")).unwrap()
+    );
+    fs::remove_dir_all(&g.dir).unwrap();
+    let out =
+        g.d.cmd()
+            .env_remove("DRILL_TEST_CLOCK")
+            .args(["gameday", "debrief", &r.gameday.id, "--json"])
+            .output()
+            .unwrap();
+    assert!(out.status.success(), "{}", both(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["state"], "ended");
+    assert_eq!(
+        v["sli"]["windows"].as_array().unwrap().len(),
+        windows.lines().count()
+    );
+    assert_eq!(v["clocks"], serde_json::to_value(&c).unwrap());
+    let markers: Vec<&str> = v["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["marker"].as_str())
+        .collect();
+    for m in ["fault", "alert", "ack", "deploy", "mitigated", "resolved"] {
+        assert!(markers.contains(&m), "no {m} in {markers:?}");
+    }
 }
 
 #[test]

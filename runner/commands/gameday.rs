@@ -57,6 +57,11 @@ pub enum GameDayCommand {
     Resolve(OnCallArgs),
     /// The SLI now, the error budget left, the alert state and the clocks.
     Status(StatusArgs),
+    /// The debrief: the timeline from the fault, the clocks, the SLI per
+    /// window, the root cause and reference fix, and a blank action-items
+    /// section; `--json` or `--html FILE`. Works from the results directory
+    /// alone once the game day has ended.
+    Debrief(super::debrief::DebriefArgs),
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +118,7 @@ pub fn gameday(ctx: &Context, args: GameDayArgs) -> Result<u8, Failure> {
         GameDayCommand::Resolve(a) => simple(ctx, &a, "resolve", EventKind::Resolved),
         GameDayCommand::Deploy(a) => deploy(ctx, &a),
         GameDayCommand::Status(a) => status(ctx, &a),
+        GameDayCommand::Debrief(a) => super::debrief::debrief(ctx, a),
     }
 }
 
@@ -555,15 +561,7 @@ fn secs(ms: u64) -> String {
 }
 
 fn sparkline(values: &[Option<f64>], objective: f64) -> String {
-    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    values
-        .iter()
-        .map(|v| match v {
-            None => ' ',
-            Some(s) if *s >= objective => BARS[7],
-            Some(s) => BARS[((s * 7.0).floor() as usize).min(6)],
-        })
-        .collect()
+    crate::gameday::sli::sparkline(values, objective)
 }
 
 fn reason_text(r: EndReason) -> &'static str {

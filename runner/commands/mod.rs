@@ -38,6 +38,7 @@ pub mod attempts;
 pub mod bench;
 pub mod catalog;
 pub mod clean;
+pub mod debrief;
 pub mod gameday;
 pub mod plan;
 pub mod profile;

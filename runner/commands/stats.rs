@@ -13,6 +13,7 @@ use crate::clock::Timestamp;
 use crate::error::Failure;
 use crate::exit_code::{self, Kind};
 use crate::export::{self, Format};
+use crate::gameday::stats as gdstats;
 use crate::report::{self, decision::Prices};
 use crate::stats::{self, bootstrap, dataset, GroupBy};
 
@@ -97,6 +98,12 @@ pub struct StatsArgs {
     /// Print Markdown tables.
     #[arg(long)]
     pub markdown: bool,
+    /// Game days instead of attempts: time to detect, acknowledge,
+    /// mitigate, fix and resolve per language (Kaplan–Meier from the
+    /// fault; docs/stats-format.md, "Game days"). Takes --drill,
+    /// --scenario, --lang, --since, --until and --json.
+    #[arg(long, conflicts_with_all = ["csv", "markdown"])]
+    pub gameday: bool,
 }
 
 #[derive(Debug, Args)]
@@ -224,6 +231,10 @@ pub(crate) fn code(ds: &dataset::Dataset) -> u8 {
 /// `drill stats`.
 pub fn stats(ctx: &Context, args: StatsArgs) -> Result<u8, Failure> {
     let now = ctx.now();
+    if args.gameday {
+        let conf = options(&args.analysis, now)?.conf;
+        return gameday_stats(ctx, &args.selection, args.json, conf);
+    }
     let ds = load(ctx, &args.selection)?;
     let report = stats::analyze(&ds, &options(&args.analysis, now)?);
     let format = match (args.json, args.csv, args.markdown) {
@@ -304,19 +315,87 @@ pub fn report(ctx: &Context, args: ReportArgs) -> Result<u8, Failure> {
         prices: &prices,
         scenarios: &args.selection.scenario,
     };
-    let html = report::render(&stats, &ds, Some(&runtime));
+    // Game days, when the directories hold any (the filters that apply to them).
+    let gamedays = if roots.iter().any(|r| crate::gameday::stats::any_in(r)) {
+        let mut sel = args.selection.clone();
+        sel.engineer.clear();
+        sel.class.clear();
+        Some(load_gamedays(ctx, &sel, opts.conf)?.0)
+    } else {
+        None
+    };
+    let html = report::render(&stats, &ds, Some(&runtime), gamedays.as_ref());
     std::fs::write(&args.out, html)
         .with_context(|| format!("writing the report to {}", args.out.display()))
         .map_err(|e| Failure::new(Kind::Environment, e))?;
     eprintln!(
-        "wrote {} ({} attempts, {} comparisons, {} bench result(s))",
+        "wrote {} ({} attempts, {} comparisons, {} bench result(s), {} game day(s))",
         args.out.display(),
         stats.inputs.attempts,
         stats.comparisons.len(),
-        stored.results.len()
+        stored.results.len(),
+        gamedays.as_ref().map_or(0, |g| g.rows.len())
     );
     Ok(if stored.damaged.is_empty() {
         code(&ds)
+    } else {
+        exit_code::RECORDS
+    })
+}
+
+/// The game days `sel` selects (the filters that apply to game days);
+/// damaged records are warned about on stderr.
+fn load_gamedays(
+    ctx: &Context,
+    sel: &Selection,
+    conf: f64,
+) -> Result<(crate::gameday::stats::GamedayStats, usize), Failure> {
+    if !sel.engineer.is_empty() {
+        return Err(Failure::usage(
+            "--engineer does not apply to game days: their records name no engineer",
+        ));
+    }
+    if !sel.class.is_empty() {
+        return Err(Failure::usage(
+            "--class does not apply to game days; select them with --drill or --scenario",
+        ));
+    }
+    let date = |s: &Option<String>, end: bool| s.as_deref().map(|s| parse_date(s, end)).transpose();
+    let filter = gdstats::Filter {
+        drills: sel.drill.clone(),
+        scenarios: sel.scenario.clone(),
+        languages: sel.language.clone(),
+        since: date(&sel.since, false)?,
+        until: date(&sel.until, true)?,
+    };
+    let dirs: Vec<PathBuf> = ctx
+        .results_dirs(&sel.results)?
+        .iter()
+        .map(|d| d.root().to_path_buf())
+        .collect();
+    let loaded = gdstats::load(&dirs);
+    for d in &loaded.damaged {
+        eprintln!(
+            "warning: damaged game-day record {} (not counted): {}; {}",
+            d.path.display(),
+            d.why,
+            crate::results::DAMAGED_ADVICE
+        );
+    }
+    let selected = gdstats::select(&loaded, &filter);
+    Ok((gdstats::analyze(&selected, conf), loaded.damaged.len()))
+}
+
+/// `drill stats --gameday`.
+fn gameday_stats(ctx: &Context, sel: &Selection, json: bool, conf: f64) -> Result<u8, Failure> {
+    let (s, damaged) = load_gamedays(ctx, sel, conf)?;
+    if json {
+        outln!("{}", s.json());
+    } else {
+        out!("{}", s.terminal());
+    }
+    Ok(if damaged == 0 {
+        exit_code::SUCCESS
     } else {
         exit_code::RECORDS
     })

@@ -203,6 +203,8 @@ pub async fn run(s: &Setup<'_>, say: &(dyn Fn(&str) + Sync)) -> Result<EndReason
             let line = serde_json::to_string(&w).expect("serializes");
             let sli_log = s.folder.sli_log();
             folder::append_line(&sli_log, &line).map_err(io_err("appending to", &sli_log))?;
+            let kept = s.results.gameday_sli_path(&id);
+            folder::append_line(&kept, &line).map_err(io_err("appending to", &kept))?;
             for t in tracker.close(w) {
                 on_transition(s, &t, &append, say)?;
             }

@@ -7,10 +7,14 @@
 //! - `sli`: good requests per window, the burn-rate alert, "mitigated" (pure);
 //! - `record`: the append-only game-day record and the clocks derived from it;
 //! - `folder`: the game day's folder and the files the processes talk through;
-//! - `live`: the facilitator's loop (service, traffic, injects, windows, deploys).
+//! - `live`: the facilitator's loop (service, traffic, injects, windows, deploys);
+//! - `debrief`: the timeline, clocks, SLI and reference fix of one game day;
+//! - `stats`: the clocks of many game days as Kaplan–Meier distributions per language.
 
+pub mod debrief;
 pub mod definition;
 pub mod folder;
 pub mod live;
 pub mod record;
 pub mod sli;
+pub mod stats;

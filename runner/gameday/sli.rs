@@ -57,6 +57,21 @@ impl Window {
     }
 }
 
+/// The SLI of each window as one character: a full bar within the
+/// objective, lower bars for lower shares, a blank for a window without a
+/// completed request.
+pub fn sparkline(values: &[Option<f64>], objective: f64) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    values
+        .iter()
+        .map(|v| match v {
+            None => ' ',
+            Some(s) if *s >= objective => BARS[7],
+            Some(s) => BARS[((s * 7.0).floor() as usize).min(6)],
+        })
+        .collect()
+}
+
 /// What closing a window changed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Transition {

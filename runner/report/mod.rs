@@ -5,13 +5,16 @@
 //! nothing, on or off line. Sections: the decision record, Kaplan–Meier
 //! "fraction fixed by minute" per language (overall and per class), per-class
 //! dot plots with medians and CIs, the comparison table with its warnings,
-//! the cost table, and the runtime section (the stored `drill bench`
-//! results). The decision record carries the monthly bill per scenario:
+//! the cost table, the runtime section (the stored `drill bench`
+//! results) and, when game days were recorded, their clocks per language
+//! and a table of them (`gameday.rs`, which also renders one game day's
+//! debrief page). The decision record carries the monthly bill per scenario:
 //! running it and debugging it (`decision.rs`). The numbers are the ones
 //! `drill stats` and `drill bench` print (one [`StatsReport`], the bench's
 //! own tables), so the page and the terminal never disagree.
 
 pub mod decision;
+pub mod gameday;
 pub mod runtime;
 mod svg;
 
@@ -98,7 +101,12 @@ pub struct RuntimeInputs<'a> {
 }
 
 /// Renders the page; without `runtime`, its runtime section says how to get one.
-pub fn render(report: &StatsReport, ds: &Dataset, runtime: Option<&RuntimeInputs>) -> String {
+pub fn render(
+    report: &StatsReport,
+    ds: &Dataset,
+    runtime: Option<&RuntimeInputs>,
+    gamedays: Option<&crate::gameday::stats::GamedayStats>,
+) -> String {
     let [la, lb] = &report.options.compare;
     let z = dist::norm_ppf(0.5 + report.options.conf / 2.0);
     let unit = export::Unit::for_report(report);
@@ -107,6 +115,11 @@ pub fn render(report: &StatsReport, ds: &Dataset, runtime: Option<&RuntimeInputs
             .iter()
             .map(|o| o.language.as_str())
             .chain([la.as_str(), lb.as_str()])
+            .chain(
+                gamedays
+                    .into_iter()
+                    .flat_map(|g| g.rows.iter().map(|r| r.language.as_str())),
+            )
             .chain(runtime.into_iter().flat_map(|rt| {
                 rt.stored
                     .results
@@ -288,6 +301,9 @@ pub fn render(report: &StatsReport, ds: &Dataset, runtime: Option<&RuntimeInputs
         Some(rt) => runtime::section(rt.stored, rt.scenarios, &palette),
         None => runtime::section(&Default::default(), &[], &palette),
     });
+    if let Some(g) = gamedays {
+        h.push_str(&gameday::section(g, &palette));
+    }
     h.push_str(&attempts_table(ds, unit));
     h.push_str("</body></html>\n");
     h

@@ -194,6 +194,19 @@ pub fn km_chart(
     axis: &Axis,
     palette: &Palette,
 ) -> String {
+    km_chart_of(title, curves, z, axis, palette, ["active time", "fixed"])
+}
+
+/// [`km_chart`] for any time to an event: `labels` = [what the x axis
+/// measures, the event] ("from the fault", "detected").
+pub fn km_chart_of(
+    title: &str,
+    curves: &[(String, KaplanMeier)],
+    z: f64,
+    axis: &Axis,
+    palette: &Palette,
+    labels: [&str; 2],
+) -> String {
     let px = |secs: f64| LEFT + (W - LEFT - RIGHT) * axis.frac(secs);
     let py = |f: f64| TOP + (H - TOP - BOTTOM) * (1.0 - f);
     let mut s = String::new();
@@ -215,8 +228,8 @@ pub fn km_chart(
         &mut s,
         &x_ticks,
         &y_ticks,
-        &axis.title("active time"),
-        "fixed",
+        &axis.title(labels[0]),
+        labels[1],
     );
     for (i, (lang, km)) in curves.iter().enumerate() {
         let colour = palette.of(lang);
@@ -264,7 +277,7 @@ pub fn km_chart(
         );
         let _ = write!(
             s,
-            r#"<rect class="key" data-lang="{}" x="{:.1}" y="{:.1}" width="12" height="12" fill="{colour}"/><text x="{:.1}" y="{:.1}" font-size="12">{} (n={}, {} fixed)</text>"#,
+            r#"<rect class="key" data-lang="{}" x="{:.1}" y="{:.1}" width="12" height="12" fill="{colour}"/><text x="{:.1}" y="{:.1}" font-size="12">{} (n={}, {} {})</text>"#,
             esc(lang),
             // Bottom right: where rising "fraction fixed" curves are not.
             W - RIGHT - 190.0,
@@ -273,7 +286,8 @@ pub fn km_chart(
             H - BOTTOM - 16.0 - 18.0 * (curves.len() - 1 - i) as f64,
             esc(lang),
             km.n,
-            km.events
+            km.events,
+            esc(labels[1])
         );
     }
     s.push_str("</svg>");
@@ -398,6 +412,119 @@ pub fn line_chart(
             );
             keyed.push(&line.lang);
         }
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// A moment marked on an [`sli_chart`]: a vertical line at `seconds`.
+#[derive(Debug, Clone)]
+pub struct Marker {
+    pub seconds: f64,
+    /// `fault`, `alert`, `ack`, `deploy`, `mitigation`, `mitigated`, `resolved`.
+    pub kind: &'static str,
+    pub label: String,
+}
+
+fn marker_colour(kind: &str) -> &'static str {
+    match kind {
+        "fault" => "#b00020",
+        "alert" => "#e69f00",
+        "ack" => "#56b4e9",
+        "deploy" => "#009e73",
+        "mitigation" => "#0072b2",
+        "mitigated" => "#cc79a7",
+        _ => "#000000",
+    }
+}
+
+/// A game day's SLI over time: the good share of each window (a point at
+/// the window's middle; a gap where no request completed), the objective
+/// as a dashed line, and the marked moments as labelled vertical lines.
+pub fn sli_chart(
+    title: &str,
+    windows: &[(f64, Option<f64>)],
+    objective: f64,
+    axis: &Axis,
+    markers: &[Marker],
+    colour: &str,
+) -> String {
+    let px = |secs: f64| LEFT + (W - LEFT - RIGHT) * axis.frac(secs);
+    let py = |f: f64| TOP + (H - TOP - BOTTOM) * (1.0 - f.clamp(0.0, 1.0));
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart sli" role="img" viewBox="0 0 {W} {H}" width="{W}" height="{H}"><title>{}</title>"#,
+        esc(title)
+    );
+    let x_ticks: Vec<(f64, String)> = axis
+        .ticks()
+        .into_iter()
+        .map(|(v, l)| (LEFT + (W - LEFT - RIGHT) * (v / axis.max), l))
+        .collect();
+    let y_ticks: Vec<(f64, String)> = [0.0, 0.25, 0.5, 0.75, 1.0]
+        .iter()
+        .map(|&f| (py(f), format!("{:.0}%", f * 100.0)))
+        .collect();
+    axes(
+        &mut s,
+        &x_ticks,
+        &y_ticks,
+        &axis.title("since the traffic started"),
+        "good requests",
+    );
+    let _ = write!(
+        s,
+        r##"<line class="objective" x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#333" stroke-dasharray="5 4"/><text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end">objective {}</text>"##,
+        LEFT,
+        W - RIGHT,
+        W - RIGHT - 4.0,
+        py(objective) + 13.0,
+        esc(&format!("{:.2}%", objective * 100.0)),
+        y = py(objective)
+    );
+    // One polyline per run of windows with requests.
+    let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+    for &(t, v) in windows {
+        match v {
+            Some(v) => runs.last_mut().expect("a run").push((px(t), py(v))),
+            None if runs.last().is_some_and(|r| !r.is_empty()) => runs.push(Vec::new()),
+            None => {}
+        }
+    }
+    for run in runs.iter().filter(|r| !r.is_empty()) {
+        let pts: Vec<String> = run.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+        // A lone window is drawn as a dot so it is seen.
+        if run.len() == 1 {
+            let _ = write!(
+                s,
+                r#"<circle class="point" cx="{:.1}" cy="{:.1}" r="2.5" fill="{colour}"/>"#,
+                run[0].0, run[0].1
+            );
+        }
+        let _ = write!(
+            s,
+            r#"<polyline class="curve" points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#,
+            pts.join(" ")
+        );
+    }
+    for (i, m) in markers.iter().enumerate() {
+        let x = px(m.seconds);
+        let c = marker_colour(m.kind);
+        let _ = write!(
+            s,
+            r#"<g class="marker" data-kind="{}"><line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="{c}" stroke-width="1.5"/><text x="{:.1}" y="{:.1}" font-size="10" fill="{c}" text-anchor="{}">{}</text></g>"#,
+            m.kind,
+            TOP,
+            H - BOTTOM,
+            // Labels read rightwards, except near the right edge.
+            if x > W * 0.8 { x - 3.0 } else { x + 3.0 },
+            // Near the bottom, where an SLI that is not at zero is not;
+            // staggered so that close moments keep their labels apart.
+            H - BOTTOM - 6.0 - 11.0 * (i % 4) as f64,
+            if x > W * 0.8 { "end" } else { "start" },
+            esc(&m.label)
+        );
     }
     s.push_str("</svg>");
     s

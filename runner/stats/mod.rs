@@ -123,7 +123,10 @@ pub struct Distribution {
 }
 
 impl Distribution {
-    fn of(km: &KaplanMeier, conf: f64) -> Distribution {
+    /// Median (with its interval from [`MIN_PER_SIDE`] observations on),
+    /// quartiles and p90 of a fitted curve: the one estimator every censored
+    /// time of the kit goes through.
+    pub fn of(km: &KaplanMeier, conf: f64) -> Distribution {
         let median = km.quantile(0.5);
         let median_ci = (km.n >= MIN_PER_SIDE)
             .then(|| km.quantile_ci(0.5, conf))
@@ -1540,7 +1543,7 @@ mod tests {
                     "case {case}: {out}"
                 );
             }
-            let html = crate::report::render(&r, &ds, None);
+            let html = crate::report::render(&r, &ds, None, None);
             assert!(html.ends_with("</html>\n"));
         }
     }
