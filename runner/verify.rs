@@ -174,7 +174,9 @@ impl StepLog<'_> {
     }
 }
 
-/// Which drills the options select; an unknown id is an error naming the closest one.
+/// Which drills the options select: a drill id (or an unambiguous bug
+/// name), or a scenario's name for all of its drills; an unknown id is an
+/// error naming the closest one.
 pub fn select<'c>(
     catalog: &'c Catalog,
     only: &[String],
@@ -184,9 +186,25 @@ pub fn select<'c>(
     }
     let mut out: Vec<&Drill> = Vec::new();
     for id in only {
-        let d = catalog.drill(id)?;
-        if !out.iter().any(|o| o.id == d.id) {
-            out.push(d);
+        let picked: Vec<&Drill> = match catalog.drill(id) {
+            Ok(d) => vec![d],
+            Err(e) => {
+                let name = id.trim_end_matches('/');
+                let of_scenario: Vec<&Drill> = catalog
+                    .drills
+                    .iter()
+                    .filter(|d| d.scenario == name)
+                    .collect();
+                if of_scenario.is_empty() {
+                    return Err(e);
+                }
+                of_scenario
+            }
+        };
+        for d in picked {
+            if !out.iter().any(|o| o.id == d.id) {
+                out.push(d);
+            }
         }
     }
     Ok(out)

@@ -310,6 +310,36 @@ fn verify_unknown_drill_suggests_the_closest() {
 }
 
 #[test]
+fn verify_selects_a_scenario_by_name_as_all_its_drills() {
+    let catalog = drillkit::catalog::Catalog::load(&repo()).unwrap();
+    let ids = |only: &[&str]| -> Vec<String> {
+        let only: Vec<String> = only.iter().map(|s| s.to_string()).collect();
+        drillkit::verify::select(&catalog, &only)
+            .unwrap()
+            .iter()
+            .map(|d| d.id.clone())
+            .collect()
+    };
+    let edge: Vec<String> = catalog
+        .drills
+        .iter()
+        .filter(|d| d.scenario == "edge-proxy")
+        .map(|d| d.id.clone())
+        .collect();
+    assert!(edge.len() >= 5, "{edge:?}");
+    assert_eq!(ids(&["edge-proxy"]), edge);
+    assert_eq!(ids(&["edge-proxy/"]), edge);
+    // A drill named as well is not selected twice.
+    assert_eq!(ids(&["edge-proxy", "edge-proxy/hung-health-probe"]), edge);
+    assert_eq!(
+        ids(&["hung-health-probe"]),
+        vec!["edge-proxy/hung-health-probe".to_string()]
+    );
+    let unknown = vec!["edge-prox".to_string()];
+    assert!(drillkit::verify::select(&catalog, &unknown).is_err());
+}
+
+#[test]
 fn the_catalogs_min_versions_are_the_manifests() {
     let catalog = drillkit::catalog::Catalog::load(&repo()).unwrap();
     assert_eq!(

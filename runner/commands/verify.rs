@@ -13,7 +13,7 @@ use crate::verify::{self, Report, Status, VerifyOptions};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Drills to verify (`scenario/bug` or a unique bug name); default: all.
+    /// Drills to verify (`scenario/bug`, a unique bug name, or a scenario for all its drills); default: all.
     pub ids: Vec<String>,
     /// Runs of the acceptance checks per tree: a bug must reproduce in every one.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
