@@ -579,26 +579,9 @@ mod tests {
         Record {
             format_version: RECORD_VERSION,
             gameday: Header {
-                id: "g1".into(),
-                drill: "s/b".into(),
-                language: "go".into(),
-                seed: 1,
                 started_at: at(0),
-                time_box_ms: 60_000,
                 folder: PathBuf::from("gd"),
-                slo: Slo {
-                    availability: 0.99,
-                    latency_ms: 500,
-                    window_ms: 1000,
-                },
-                alert: AlertRule {
-                    burn_rate: 14.4,
-                    long_windows: 10,
-                    short_windows: 2,
-                    mitigated_windows: 5,
-                },
-                fault_check: "c".into(),
-                schedule: vec![],
+                ..crate::gameday::record::test_header()
             },
             events: events
                 .into_iter()

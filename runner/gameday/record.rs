@@ -383,34 +383,42 @@ pub fn append(
     Ok(record)
 }
 
+/// A header for the unit tests of the record and its readers: game day
+/// `g1` of drill `s/b` in Go, started at the epoch, the default SLO and
+/// alert rule, a 60 s time box, no schedule.
+#[cfg(test)]
+pub(crate) fn test_header() -> Header {
+    Header {
+        id: "g1".into(),
+        drill: "s/b".into(),
+        language: "go".into(),
+        seed: 1,
+        started_at: Timestamp::from_unix_ms(0),
+        time_box_ms: 60_000,
+        folder: PathBuf::from("/tmp/g"),
+        slo: Slo {
+            availability: 0.99,
+            latency_ms: 500,
+            window_ms: 1000,
+        },
+        alert: AlertRule {
+            burn_rate: 14.4,
+            long_windows: 10,
+            short_windows: 2,
+            mitigated_windows: 5,
+        },
+        fault_check: "c".into(),
+        schedule: vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::gameday::definition::InjectKind;
 
     fn header() -> Header {
-        Header {
-            id: "g1".into(),
-            drill: "s/b".into(),
-            language: "go".into(),
-            seed: 1,
-            started_at: Timestamp::from_unix_ms(0),
-            time_box_ms: 60_000,
-            folder: PathBuf::from("/tmp/g"),
-            slo: Slo {
-                availability: 0.99,
-                latency_ms: 500,
-                window_ms: 1000,
-            },
-            alert: AlertRule {
-                burn_rate: 14.4,
-                long_windows: 10,
-                short_windows: 2,
-                mitigated_windows: 5,
-            },
-            fault_check: "c".into(),
-            schedule: vec![],
-        }
+        test_header()
     }
 
     fn at(s: i64) -> Timestamp {

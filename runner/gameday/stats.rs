@@ -419,7 +419,6 @@ mod tests {
     use super::*;
     use crate::gameday::definition::InjectKind;
     use crate::gameday::record::{DeployOutcome, Event, Header, FORMAT_VERSION as RV};
-    use crate::gameday::sli::{AlertRule, Slo};
     use crate::stats::km::Time;
 
     fn at(s: f64) -> Timestamp {
@@ -496,25 +495,11 @@ mod tests {
             format_version: RV,
             gameday: Header {
                 id: id.into(),
-                drill: "s/b".into(),
                 language: lang.into(),
-                seed: 1,
                 started_at: at(0.0),
                 time_box_ms: 600_000,
                 folder: PathBuf::from("gd"),
-                slo: Slo {
-                    availability: 0.99,
-                    latency_ms: 500,
-                    window_ms: 1000,
-                },
-                alert: AlertRule {
-                    burn_rate: 14.4,
-                    long_windows: 10,
-                    short_windows: 2,
-                    mitigated_windows: 5,
-                },
-                fault_check: "c".into(),
-                schedule: vec![],
+                ..crate::gameday::record::test_header()
             },
             events: ev
                 .into_iter()

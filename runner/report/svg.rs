@@ -209,28 +209,7 @@ pub fn km_chart_of(
 ) -> String {
     let px = |secs: f64| LEFT + (W - LEFT - RIGHT) * axis.frac(secs);
     let py = |f: f64| TOP + (H - TOP - BOTTOM) * (1.0 - f);
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg class="chart km" role="img" viewBox="0 0 {W} {H}" width="{W}" height="{H}"><title>{}</title>"#,
-        esc(title)
-    );
-    let x_ticks: Vec<(f64, String)> = axis
-        .ticks()
-        .into_iter()
-        .map(|(v, l)| (LEFT + (W - LEFT - RIGHT) * (v / axis.max), l))
-        .collect();
-    let y_ticks: Vec<(f64, String)> = [0.0, 0.25, 0.5, 0.75, 1.0]
-        .iter()
-        .map(|&f| (py(f), format!("{:.0}%", f * 100.0)))
-        .collect();
-    axes(
-        &mut s,
-        &x_ticks,
-        &y_ticks,
-        &axis.title(labels[0]),
-        labels[1],
-    );
+    let mut s = share_chart("km", title, axis, &axis.title(labels[0]), labels[1]);
     for (i, (lang, km)) in curves.iter().enumerate() {
         let colour = palette.of(lang);
         // Thin to pixel resolution: one vertex pair per pixel column.
@@ -296,6 +275,29 @@ pub fn km_chart_of(
 
 /// The frame of a chart of size `W` × `H`: both axes, their ticks (pixel
 /// position, label; horizontal grid lines at the y ticks) and their titles.
+/// The opening of a chart whose y axis is a share (0–100%) and whose x axis
+/// is `axis`: the `<svg>` element with its title, and both axes with ticks.
+fn share_chart(class: &str, title: &str, axis: &Axis, xlabel: &str, ylabel: &str) -> String {
+    let py = |f: f64| TOP + (H - TOP - BOTTOM) * (1.0 - f);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart {class}" role="img" viewBox="0 0 {W} {H}" width="{W}" height="{H}"><title>{}</title>"#,
+        esc(title)
+    );
+    let x_ticks: Vec<(f64, String)> = axis
+        .ticks()
+        .into_iter()
+        .map(|(v, l)| (LEFT + (W - LEFT - RIGHT) * (v / axis.max), l))
+        .collect();
+    let y_ticks: Vec<(f64, String)> = [0.0, 0.25, 0.5, 0.75, 1.0]
+        .iter()
+        .map(|&f| (py(f), format!("{:.0}%", f * 100.0)))
+        .collect();
+    axes(&mut s, &x_ticks, &y_ticks, xlabel, ylabel);
+    s
+}
+
 fn axes(s: &mut String, x: &[(f64, String)], y: &[(f64, String)], xlabel: &str, ylabel: &str) {
     let _ = write!(
         s,
@@ -451,25 +453,10 @@ pub fn sli_chart(
 ) -> String {
     let px = |secs: f64| LEFT + (W - LEFT - RIGHT) * axis.frac(secs);
     let py = |f: f64| TOP + (H - TOP - BOTTOM) * (1.0 - f.clamp(0.0, 1.0));
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg class="chart sli" role="img" viewBox="0 0 {W} {H}" width="{W}" height="{H}"><title>{}</title>"#,
-        esc(title)
-    );
-    let x_ticks: Vec<(f64, String)> = axis
-        .ticks()
-        .into_iter()
-        .map(|(v, l)| (LEFT + (W - LEFT - RIGHT) * (v / axis.max), l))
-        .collect();
-    let y_ticks: Vec<(f64, String)> = [0.0, 0.25, 0.5, 0.75, 1.0]
-        .iter()
-        .map(|&f| (py(f), format!("{:.0}%", f * 100.0)))
-        .collect();
-    axes(
-        &mut s,
-        &x_ticks,
-        &y_ticks,
+    let mut s = share_chart(
+        "sli",
+        title,
+        axis,
         &axis.title("since the traffic started"),
         "good requests",
     );
