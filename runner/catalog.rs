@@ -62,6 +62,15 @@ impl Toolchain {
             Toolchain::Cargo => "cargo",
         }
     }
+
+    /// The tree's manifest and the field of it that names the minimum
+    /// toolchain version.
+    pub fn manifest(self) -> (&'static str, &'static str) {
+        match self {
+            Toolchain::Go => ("go.mod", "go"),
+            Toolchain::Cargo => ("Cargo.toml", "rust-version"),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

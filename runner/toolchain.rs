@@ -111,10 +111,7 @@ pub fn manifest_min_version(
     tc: Toolchain,
     dir: &std::path::Path,
 ) -> Result<Option<String>, String> {
-    let (file, field) = match tc {
-        Toolchain::Go => ("go.mod", "the `go` directive"),
-        Toolchain::Cargo => ("Cargo.toml", "`package.rust-version`"),
-    };
+    let (file, field) = tc.manifest();
     let path = dir.join(file);
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let found = match tc {
@@ -129,9 +126,9 @@ pub fn manifest_min_version(
             doc.get("package")
                 .and_then(|p| p.get("rust-version"))
                 .map(|v| {
-                    v.as_str()
-                        .map(str::to_string)
-                        .ok_or_else(|| format!("{}: {field} is not a string", path.display()))
+                    v.as_str().map(str::to_string).ok_or_else(|| {
+                        format!("{}: `package.{field}` is not a string", path.display())
+                    })
                 })
                 .transpose()?
         }

@@ -218,10 +218,7 @@ pub fn manifest_versions(catalog: &Catalog) -> Vec<String> {
     let mut problems = Vec::new();
     for s in catalog.scenarios.values() {
         for spec in s.languages.values() {
-            let (file, field) = match spec.toolchain {
-                crate::catalog::Toolchain::Go => ("go.mod", "go"),
-                crate::catalog::Toolchain::Cargo => ("Cargo.toml", "rust-version"),
-            };
+            let (file, field) = spec.toolchain.manifest();
             let at = format!("scenarios/{}/{}/{file}", s.name, spec.lang);
             match crate::toolchain::manifest_min_version(spec.toolchain, &spec.dir) {
                 Err(e) => problems.push(e),
