@@ -183,32 +183,7 @@ async fn build_as(
         .map_err(io("creating the build output directory"))?;
     let target_dir = cache.target_dir(scenario);
     fs::create_dir_all(&target_dir).map_err(io(format!("creating {}", target_dir.display())))?;
-    let lock_path = cache.lock_path(scenario, &spec.lang);
-    fs::create_dir_all(lock_path.parent().expect("lock path has a parent"))
-        .map_err(io("creating the lock directory"))?;
-    let lock = File::create(&lock_path).map_err(io(format!("opening {}", lock_path.display())))?;
-    // Builds sharing a target directory overwrite each other's binary; hold the
-    // lock from build to copy so each caller gets its own.
-    let lock = tokio::task::spawn_blocking(move || lock.lock().map(|_| lock))
-        .await
-        .expect("lock task")
-        .map_err(io(format!("locking {}", lock_path.display())))?;
-    // Every tree of a scenario language is built from one fixed staging path.
-    // Cargo identifies a path package by its location: trees at different
-    // paths would each get their own crate artifacts, and the binary Cargo
-    // copies to `target/debug/<bin>` is only refreshed when *that* tree
-    // recompiles, so a fresh tree could hand over another tree's binary. At a
-    // fixed path the freshly copied sources (new mtimes) always recompile the
-    // crate, incrementally, and the binary is always this tree's.
-    let staging = cache.staging_dir(scenario, &spec.lang);
-    if staging.exists() {
-        fs::remove_dir_all(&staging).map_err(io(format!("clearing {}", staging.display())))?;
-    }
-    copy_tree(src, &staging).map_err(io(format!(
-        "copying {} to {}",
-        src.display(),
-        staging.display()
-    )))?;
+    let (lock, staging) = stage(spec, scenario, src, cache).await?;
     let produced = PathBuf::from(expand(&spec.binary, &bin_dir, &target_dir));
     // A stale binary must never pass for this build's output.
     if produced.exists() {
@@ -243,6 +218,44 @@ async fn build_as(
     })
 }
 
+/// Take the scenario language's build lock and copy the tree at `src` to the
+/// fixed staging path every tree of that scenario language is built from.
+///
+/// Builds sharing a target directory overwrite each other's binaries; the
+/// lock, held until the returned file is dropped, keeps one caller's build
+/// (and its tests' run) from replacing another's. The fixed path matters
+/// because Cargo identifies a path package by its location: trees at
+/// different paths would each get their own crate artifacts, and the binary
+/// Cargo copies to `target/<profile>/<bin>` is only refreshed when *that*
+/// tree recompiles, so a fresh tree could hand over another tree's binary.
+/// At a fixed path the freshly copied sources (new mtimes) always recompile
+/// the crate, incrementally, and what runs is always this tree's.
+async fn stage(
+    spec: &LanguageSpec,
+    scenario: &str,
+    src: &Path,
+    cache: &Cache,
+) -> Result<(File, PathBuf), BuildError> {
+    let lock_path = cache.lock_path(scenario, &spec.lang);
+    fs::create_dir_all(lock_path.parent().expect("lock path has a parent"))
+        .map_err(io("creating the lock directory"))?;
+    let lock = File::create(&lock_path).map_err(io(format!("opening {}", lock_path.display())))?;
+    let lock = tokio::task::spawn_blocking(move || lock.lock().map(|_| lock))
+        .await
+        .expect("lock task")
+        .map_err(io(format!("locking {}", lock_path.display())))?;
+    let staging = cache.staging_dir(scenario, &spec.lang);
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(io(format!("clearing {}", staging.display())))?;
+    }
+    copy_tree(src, &staging).map_err(io(format!(
+        "copying {} to {}",
+        src.display(),
+        staging.display()
+    )))?;
+    Ok((lock, staging))
+}
+
 /// Run the visible tests of the tree at `src`.
 pub async fn run_tests(
     spec: &LanguageSpec,
@@ -253,16 +266,29 @@ pub async fn run_tests(
     let target_dir = cache.target_dir(scenario);
     fs::create_dir_all(&target_dir).map_err(io(format!("creating {}", target_dir.display())))?;
     let scratch = Scratch::new("test").map_err(io("creating a directory for the tests"))?;
+    // Cargo's test binaries land in the shared target directory under names
+    // that do not depend on the tree: two trees tested at once could each run
+    // the other's. Rust tests run from the staging path under the build lock,
+    // as builds do ([`stage`]); Go's build cache is keyed by content, so Go
+    // trees are tested where they are, in parallel.
+    let staged = match spec.toolchain {
+        Toolchain::Cargo => Some(stage(spec, scenario, src, cache).await?),
+        _ => None,
+    };
+    let dir = staged
+        .as_ref()
+        .map_or(src, |(_, staging)| staging.as_path());
     let mut cmd = command(
         spec,
         &spec.test,
-        src,
+        dir,
         &target_dir,
         &target_dir,
         scratch.path(),
     );
     drill_loop(spec, &mut cmd);
     let cap = run(cmd, &spec.test[0], TEST_TIMEOUT).await?;
+    drop(staged);
     drop(scratch);
     let output = format!("{}{}", cap.stdout, cap.stderr);
     let passed = cap.success() && !cap.timed_out;

@@ -55,8 +55,21 @@ pub struct Step {
     pub name: String,
     pub status: Status,
     pub detail: String,
+    /// The last lines of a failed build's or test run's output: what the
+    /// next person needs to tell a real failure from a flaky one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
     #[serde(with = "crate::util::duration_ms", rename = "duration_ms")]
     pub duration: Duration,
+}
+
+/// How many lines of a failed step's output the report keeps.
+pub const OUTPUT_TAIL_LINES: usize = 40;
+
+/// The last `OUTPUT_TAIL_LINES` non-empty lines of `output`.
+pub fn output_tail(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(OUTPUT_TAIL_LINES)..].join("\n")
 }
 
 /// One acceptance check in one run, for tracing a verdict and timing checks.
@@ -110,6 +123,14 @@ impl Job {
             .find(|s| s.status != Status::Ok)
             .map(|s| format!("{}: {}", s.name, s.detail))
     }
+
+    /// The kept output of the first step that did not pass, if it has one.
+    pub fn problem_output(&self) -> Option<&str> {
+        self.steps
+            .iter()
+            .find(|s| s.status != Status::Ok)
+            .and_then(|s| s.output.as_deref())
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -152,6 +173,17 @@ struct StepLog<'a> {
 
 impl StepLog<'_> {
     fn push(&mut self, name: &str, status: Status, detail: impl Into<String>, started: Instant) {
+        self.push_with_output(name, status, detail, None, started);
+    }
+
+    fn push_with_output(
+        &mut self,
+        name: &str,
+        status: Status,
+        detail: impl Into<String>,
+        output: Option<&str>,
+        started: Instant,
+    ) {
         let detail = detail.into();
         self.progress
             .step(&self.label, name, status.into(), &detail);
@@ -159,6 +191,7 @@ impl StepLog<'_> {
             name: name.to_string(),
             status,
             detail,
+            output: output.map(output_tail),
             duration: started.elapsed(),
         });
     }
@@ -458,10 +491,11 @@ async fn run_steps(
             } else {
                 ""
             };
-            log.push(
+            log.push_with_output(
                 "visible tests pass",
                 Status::Failed,
                 format!("{what}{}", r.summary),
+                Some(&r.output),
                 t,
             );
             false
@@ -711,7 +745,11 @@ async fn build_step(
             Some(b)
         }
         Err(e) => {
-            log.push("build", Status::Failed, format!("{why}{e}"), t);
+            let output = match &e {
+                builder::BuildError::Failed { output, .. } => Some(output.as_str()),
+                _ => None,
+            };
+            log.push_with_output("build", Status::Failed, format!("{why}{e}"), output, t);
             None
         }
     }
@@ -888,4 +926,64 @@ fn revert_restores(patch: &crate::patch::Patch, bugged: &Path, clean: &Path) -> 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(name: &str, status: Status, output: Option<&str>) -> Step {
+        Step {
+            name: name.into(),
+            status,
+            detail: "detail".into(),
+            output: output.map(output_tail),
+            duration: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_failed_step_keeps_the_last_lines_of_its_output() {
+        let output: String = (1..=100)
+            .map(|i| format!("line {i}\n\n"))
+            .collect::<String>();
+        let tail = output_tail(&output);
+        let lines: Vec<&str> = tail.lines().collect();
+        assert_eq!(lines.len(), OUTPUT_TAIL_LINES);
+        assert_eq!(lines.first(), Some(&"line 61"));
+        assert_eq!(lines.last(), Some(&"line 100"));
+        assert_eq!(output_tail("short\n"), "short");
+    }
+
+    #[test]
+    fn the_problem_output_is_the_first_failed_steps() {
+        let job = Job {
+            scenario: "s".into(),
+            drill: None,
+            wrong_fix: None,
+            lang: "rust".into(),
+            status: Status::Failed,
+            steps: vec![
+                step("build", Status::Ok, None),
+                step(
+                    "visible tests pass",
+                    Status::Failed,
+                    Some("panicked at x\nFAILED"),
+                ),
+                step("acceptance", Status::Failed, Some("later")),
+            ],
+            patch: None,
+            touched: vec![],
+            checks: vec![],
+            duration: Duration::ZERO,
+        };
+        assert_eq!(job.problem_output(), Some("panicked at x\nFAILED"));
+        assert_eq!(job.problem().as_deref(), Some("visible tests pass: detail"));
+        let json = serde_json::to_value(&job).unwrap();
+        assert!(
+            json["steps"][0].get("output").is_none(),
+            "no output on a passing step"
+        );
+        assert_eq!(json["steps"][1]["output"], "panicked at x\nFAILED");
+    }
 }

@@ -147,7 +147,18 @@ fn summary(report: &Report) -> String {
     let problems: Vec<String> = report
         .jobs
         .iter()
-        .filter_map(|j| j.problem().map(|p| format!("  {}: {p}", j.label())))
+        .filter_map(|j| {
+            j.problem().map(|p| {
+                let mut line = format!("  {}: {p}", j.label());
+                // The tail of the failing output, so a flaky failure can be
+                // told from a real one without rerunning.
+                for l in j.problem_output().into_iter().flat_map(str::lines) {
+                    line.push_str("\n      | ");
+                    line.push_str(l);
+                }
+                line
+            })
+        })
         .chain(report.pairing.iter().filter_map(|p| {
             p.warning
                 .as_ref()
