@@ -221,15 +221,14 @@ async fn build_as(
 /// Take the scenario language's build lock and copy the tree at `src` to the
 /// fixed staging path every tree of that scenario language is built from.
 ///
-/// Builds sharing a target directory overwrite each other's binaries; the
-/// lock, held until the returned file is dropped, keeps one caller's build
-/// (and its tests' run) from replacing another's. The fixed path matters
-/// because Cargo identifies a path package by its location: trees at
-/// different paths would each get their own crate artifacts, and the binary
-/// Cargo copies to `target/<profile>/<bin>` is only refreshed when *that*
-/// tree recompiles, so a fresh tree could hand over another tree's binary.
-/// At a fixed path the freshly copied sources (new mtimes) always recompile
-/// the crate, incrementally, and what runs is always this tree's.
+/// Cargo names a package's artifacts (binaries, test executables) by the
+/// package's name and a hash that does not depend on where the tree is
+/// (each tree is its own workspace root): two trees of one scenario share
+/// every file name in the shared target directory, and whichever compiled
+/// last wins. The lock, held until the returned file is dropped, keeps one
+/// caller's build (and its tests' run) from replacing another's; the fixed
+/// path with freshly copied sources (new mtimes) makes every caller's build
+/// recompile the crate, incrementally, so what runs is always this tree's.
 async fn stage(
     spec: &LanguageSpec,
     scenario: &str,
