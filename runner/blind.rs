@@ -136,7 +136,10 @@ impl History {
     }
 }
 
-fn pool_before<'c>(
+/// The drills of `catalog` not in `seen` that have a `lang` version (any
+/// language with `None`): what a blind deal may give. `start --random` and
+/// `gameday start --random` both deal from it.
+pub fn pool_before<'c>(
     catalog: &'c Catalog,
     seen: &BTreeSet<&str>,
     lang: Option<&str>,

@@ -459,6 +459,9 @@ fn recorded_game_day(d: &Drill) -> PathBuf {
         },
         fault_check: "c".into(),
         schedule: vec![],
+        on_call: Some("ana".into()),
+        blind: false,
+        class: None,
     };
     record::create(&results, header, EventKind::Started, t0).unwrap();
     let fault = EventKind::Inject {

@@ -60,6 +60,9 @@ fn header(id: &str, lang: &str, start_s: f64) -> Header {
             kind: InjectKind::Fault,
             text: "the dependency fault starts".into(),
         }],
+        on_call: Some("ana".into()),
+        blind: false,
+        class: Some("missing-timeout".into()),
     }
 }
 
