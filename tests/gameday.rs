@@ -703,6 +703,13 @@ fn a_blind_game_day_names_no_drill_to_the_on_call_until_it_ends_and_a_dead_webho
         tells("the workspace's git log", &c.author().to_string());
     }
     tells("the game day's id", &r.gameday.id);
+    // The catalog withholds what it could be, as for a blind attempt.
+    let list = g.d.cmd_in(&ws).args(["list", "--json"]).output().unwrap();
+    assert!(list.status.success(), "{}", both(&list));
+    tells("drill list", &util::stdout(&list));
+    assert!(util::stderr(&list).contains("a blind game day is running"), "{}", both(&list));
+    let show = g.d.cmd_in(&ws).args(["show", &drill.id]).output().unwrap();
+    assert_eq!(show.status.code(), Some(2), "{}", both(&show));
     tells("the facilitator's terminal", &g.facilitator_output());
     let stats = g.d.expect(&g.d.home, &["stats", "--gameday", "--json"], 0);
     tells("stats --gameday", &util::stdout(&stats));

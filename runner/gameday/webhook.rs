@@ -306,13 +306,13 @@ async fn deliver(
             if !reported {
                 reported = true;
                 report(&format!(
-                    "webhook {url}: a {} message was not delivered after {ATTEMPTS} tries \
-                     ({last}); the game day goes on, later failures are only counted \
-                     (status.json, and at the end)",
+                    "webhook {url}: {} was not delivered after {ATTEMPTS} tries ({last}); \
+                     the game day goes on, later failures are only counted (status.json, \
+                     and at the end)",
                     match body.kind {
-                        PageKind::Alert => "alert",
-                        PageKind::Clear => "clear",
-                        PageKind::Message => "pager",
+                        PageKind::Alert => "the alert",
+                        PageKind::Clear => "the alert's clear",
+                        PageKind::Message => "a pager message",
                     }
                 ));
             }
