@@ -591,7 +591,8 @@ fn webhook_server() -> (u16, std::sync::mpsc::Receiver<(String, String)>) {
                     break (text, String::new());
                 }
             };
-            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = conn
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             let line = head.lines().next().unwrap_or_default().to_string();
             if tx.send((line, body)).is_err() {
                 return;
@@ -649,7 +650,10 @@ fn a_blind_game_day_names_no_drill_to_the_on_call_until_it_ends_and_a_dead_webho
     });
     // The first page (an alert or the customer report) meets the dead webhook.
     let until = Instant::now() + Duration::from_secs(90);
-    while !g.facilitator_output().contains("not delivered after 3 tries") {
+    while !g
+        .facilitator_output()
+        .contains("not delivered after 3 tries")
+    {
         assert!(
             Instant::now() < until,
             "no webhook failure reported\n{}",
@@ -680,7 +684,10 @@ fn a_blind_game_day_names_no_drill_to_the_on_call_until_it_ends_and_a_dead_webho
     let json = util::stdout(&status);
     tells("status --json", &json);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!((v["blind"].as_bool(), v["drill"].is_null()), (Some(true), true));
+    assert_eq!(
+        (v["blind"].as_bool(), v["drill"].is_null()),
+        (Some(true), true)
+    );
     assert_eq!(v["on_call"], "ana");
     let text = util::stdout(&g.on_call(&["status"], 0));
     tells("status", &text);
@@ -707,7 +714,11 @@ fn a_blind_game_day_names_no_drill_to_the_on_call_until_it_ends_and_a_dead_webho
     let list = g.d.cmd_in(&ws).args(["list", "--json"]).output().unwrap();
     assert!(list.status.success(), "{}", both(&list));
     tells("drill list", &util::stdout(&list));
-    assert!(util::stderr(&list).contains("a blind game day is running"), "{}", both(&list));
+    assert!(
+        util::stderr(&list).contains("a blind game day is running"),
+        "{}",
+        both(&list)
+    );
     let show = g.d.cmd_in(&ws).args(["show", &drill.id]).output().unwrap();
     assert_eq!(show.status.code(), Some(2), "{}", both(&show));
     tells("the facilitator's terminal", &g.facilitator_output());
@@ -722,9 +733,18 @@ fn a_blind_game_day_names_no_drill_to_the_on_call_until_it_ends_and_a_dead_webho
         both(&refused)
     );
     g.on_call(&["resolve"], 0);
-    assert_eq!(g.wait_end(Duration::from_secs(30)), 0, "{}", g.facilitator_output());
+    assert_eq!(
+        g.wait_end(Duration::from_secs(30)),
+        0,
+        "{}",
+        g.facilitator_output()
+    );
     let out = g.facilitator_output();
-    assert_eq!(out.matches("not delivered after 3 tries").count(), 1, "{out}");
+    assert_eq!(
+        out.matches("not delivered after 3 tries").count(),
+        1,
+        "{out}"
+    );
     assert!(out.contains("0 message(s) delivered"), "{out}");
     let debrief = util::stdout(&g.on_call(&["debrief"], 0));
     assert!(debrief.contains(&drill.id), "{debrief}");
@@ -743,7 +763,15 @@ fn the_webhook_receives_the_page_with_the_documented_body() {
     let (port, posts) = webhook_server();
     let hook = format!("http://127.0.0.1:{port}/hooks/page");
     let mut g = GameDay::start_with(
-        &[DRILL, "--lang", "go", "--on-call", "lee", "--webhook", &hook],
+        &[
+            DRILL,
+            "--lang",
+            "go",
+            "--on-call",
+            "lee",
+            "--webhook",
+            &hook,
+        ],
         300,
     );
     g.wait_for("the traffic's start", Duration::from_secs(600), |k| {
@@ -765,7 +793,10 @@ fn the_webhook_receives_the_page_with_the_documented_body() {
     };
     assert_eq!(alert["format_name"], "drillkit-gameday-page");
     assert_eq!(alert["format_version"], 1);
-    assert!(alert["text"].as_str().unwrap().starts_with("ALERT firing"), "{alert}");
+    assert!(
+        alert["text"].as_str().unwrap().starts_with("ALERT firing"),
+        "{alert}"
+    );
     assert_eq!(alert["gameday"], id.as_str());
     assert_eq!(alert["on_call"], "lee");
     let at: drillkit::clock::Timestamp = alert["at"].as_str().unwrap().parse().unwrap();
@@ -776,17 +807,28 @@ fn the_webhook_receives_the_page_with_the_documented_body() {
         .find(|e| matches!(e.kind, EventKind::Alert { .. }))
         .unwrap()
         .at;
-    assert!(at.ms_since(fired) < 1000 && fired.ms_since(at) < 1000, "{at} vs {fired}");
+    assert!(
+        at.ms_since(fired) < 1000 && fired.ms_since(at) < 1000,
+        "{at} vs {fired}"
+    );
     let sli = &alert["sli"];
     assert_eq!(sli["alert_firing"], true, "{alert}");
     assert!(sli["long_burn"].as_f64().unwrap() >= 14.4, "{alert}");
     assert!(sli["short_burn"].as_f64().unwrap() >= 14.4, "{alert}");
-    assert!(sli["window"].as_u64().is_some() && sli["budget_left"].is_number(), "{alert}");
+    assert!(
+        sli["window"].as_u64().is_some() && sli["budget_left"].is_number(),
+        "{alert}"
+    );
     let pager = fs::read_to_string(g.dir.join("pager.log")).unwrap();
     assert!(pager.contains(alert["text"].as_str().unwrap()), "{pager}");
 
     g.on_call(&["resolve"], 0);
-    assert_eq!(g.wait_end(Duration::from_secs(30)), 0, "{}", g.facilitator_output());
+    assert_eq!(
+        g.wait_end(Duration::from_secs(30)),
+        0,
+        "{}",
+        g.facilitator_output()
+    );
     assert!(
         !g.facilitator_output().contains("not delivered after"),
         "{}",
@@ -794,7 +836,11 @@ fn the_webhook_receives_the_page_with_the_documented_body() {
     );
     // The on-call's name selects the game day in the statistics.
     let rows = |who: &str| -> usize {
-        let out = g.d.expect(&g.d.home, &["stats", "--gameday", "--json", "--engineer", who], 0);
+        let out = g.d.expect(
+            &g.d.home,
+            &["stats", "--gameday", "--json", "--engineer", who],
+            0,
+        );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         v["rows"].as_array().unwrap().len()
     };

@@ -412,7 +412,10 @@ fn a_debrief_from_the_results_directory_alone_in_the_terminal_as_json_and_as_a_p
     assert!(out.status.success(), "{}", both(&out));
     let html = fs::read_to_string(&page).unwrap();
     assert!(html.contains(r#"<svg class="chart sli""#), "no SLI chart");
-    assert!(html.contains("On call: ana; class missing-timeout."), "no on-call");
+    assert!(
+        html.contains("On call: ana; class missing-timeout."),
+        "no on-call"
+    );
     // To look at the page by hand.
     if let Some(keep) = std::env::var_os("DRILL_KEEP_DEBRIEF") {
         fs::copy(&page, keep).unwrap();
@@ -723,7 +726,8 @@ fn stats_gameday_gives_kaplan_meier_clocks_per_language_with_censoring_and_bound
     let rows = |args: &[&str]| -> Vec<String> {
         let mut all = vec!["stats", "--gameday", "--json"];
         all.extend_from_slice(args);
-        let v: serde_json::Value = serde_json::from_slice(&d.expect(&d.home, &all, 0).stdout).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&d.expect(&d.home, &all, 0).stdout).unwrap();
         v["rows"]
             .as_array()
             .unwrap()
@@ -825,8 +829,12 @@ fn a_blind_game_days_debrief_is_refused_until_it_ends_and_its_stats_row_names_no
     assert!(!stats.contains(DRILL), "{stats}");
     // A drill filter does not pick it out while it runs.
     let v: serde_json::Value = serde_json::from_slice(
-        &d.expect(&d.home, &["stats", "--gameday", "--json", "--drill", DRILL], 0)
-            .stdout,
+        &d.expect(
+            &d.home,
+            &["stats", "--gameday", "--json", "--drill", DRILL],
+            0,
+        )
+        .stdout,
     )
     .unwrap();
     assert!(v["rows"].as_array().unwrap().is_empty(), "{v}");

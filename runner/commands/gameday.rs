@@ -13,8 +13,8 @@ use clap::{Args, Subcommand};
 use super::session::start::{self as session_start, random_u64, BuggedTree};
 use super::{interruptible, Context, ResultsArgs};
 use crate::bench::workload::Workload;
-use crate::builder::{self, BuildError, Cache};
 use crate::blind::{self, History};
+use crate::builder::{self, BuildError, Cache};
 use crate::catalog::{Catalog, Drill, LanguageSpec, Scenario};
 use crate::error::Failure;
 use crate::exit_code::{self, Kind};
@@ -175,7 +175,10 @@ fn start(ctx: &Context, args: StartArgs) -> Result<u8, Failure> {
             args.scenario.as_deref(),
         )?
     } else {
-        let id = args.id.as_deref().expect("clap requires an id without --random");
+        let id = args
+            .id
+            .as_deref()
+            .expect("clap requires an id without --random");
         let drill = catalog.drill(id)?;
         let lang = args.lang.clone().ok_or_else(|| {
             Failure::usage(format!(
@@ -461,7 +464,12 @@ fn deal<'c>(
             return Err(Failure::usage(format!(
                 "--scenario {s}: no such scenario in the catalog at {} (it has: {})",
                 catalog.root.display(),
-                catalog.scenarios.keys().cloned().collect::<Vec<_>>().join(", ")
+                catalog
+                    .scenarios
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
     }
@@ -908,4 +916,69 @@ fn status(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
     print_notes(&r)?;
     print_clocks(&r)?;
     Ok(exit_code::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records a game day of `drill` with `on_call` in `results`.
+    fn played(results: &ResultsDir, n: usize, drill: &str, on_call: &str) {
+        let header = Header {
+            id: format!("g{n}"),
+            drill: drill.to_string(),
+            on_call: Some(on_call.to_string()),
+            ..record::test_header()
+        };
+        record::create(results, header, EventKind::Started, t0()).unwrap();
+    }
+
+    fn t0() -> crate::clock::Timestamp {
+        crate::clock::Timestamp::from_unix_ms(1_000_000)
+    }
+
+    #[test]
+    fn a_blind_deal_avoids_what_the_on_call_played_while_anything_else_is_left() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let catalog = Catalog::load(root).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let results = ResultsDir::at(dir.path());
+        let ready: Vec<&Drill> = catalog
+            .drills
+            .iter()
+            .filter(|d| d.scenario == "edge-proxy" && gameday_ready(&catalog, d))
+            .collect();
+        assert!(ready.len() >= 2, "the catalog has edge-proxy game days");
+        let (last, rest) = ready.split_last().unwrap();
+        for (n, d) in rest.iter().enumerate() {
+            played(&results, n, &d.id, "ana");
+        }
+        for _ in 0..20 {
+            let (d, lang) =
+                deal(&catalog, &results, "ana", Some("go"), Some("edge-proxy")).unwrap();
+            assert_eq!((d.id.as_str(), lang.as_str()), (last.id.as_str(), "go"));
+        }
+        // Another on-call has played none of them.
+        let others: BTreeSet<String> = (0..40)
+            .map(|_| {
+                deal(&catalog, &results, "lee", None, Some("edge-proxy"))
+                    .unwrap()
+                    .0
+                    .id
+                    .clone()
+            })
+            .collect();
+        assert!(others.len() > 1, "{others:?}");
+        // Every one played: one is dealt again rather than none.
+        played(&results, 99, &last.id, "ana");
+        let (d, _) = deal(&catalog, &results, "ana", Some("go"), Some("edge-proxy")).unwrap();
+        assert_eq!(d.scenario, "edge-proxy");
+        let e = deal(&catalog, &results, "ana", None, Some("no-such")).unwrap_err();
+        assert_eq!(e.kind, Kind::Usage);
+        assert!(
+            e.error.to_string().contains("--scenario no-such"),
+            "{:?}",
+            e.error
+        );
+    }
 }

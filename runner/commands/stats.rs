@@ -367,7 +367,11 @@ fn load_gamedays(
     // still has the drill.
     if !sel.class.is_empty() {
         if let Ok(catalog) = ctx.catalog() {
-            for r in loaded.records.iter_mut().filter(|r| r.gameday.class.is_none()) {
+            for r in loaded
+                .records
+                .iter_mut()
+                .filter(|r| r.gameday.class.is_none())
+            {
                 r.gameday.class = catalog
                     .drill(&r.gameday.drill)
                     .ok()

@@ -618,7 +618,10 @@ mod tests {
             ..header()
         };
         let text = serde_json::to_string(&h).unwrap();
-        assert!(!text.contains("on_call") && !text.contains("class"), "{text}");
+        assert!(
+            !text.contains("on_call") && !text.contains("class"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -639,13 +642,20 @@ mod tests {
         assert!(r.hides_drill());
         let shown = serde_json::to_string(&r.on_call_events()).unwrap();
         assert!(!shown.contains("hung_upstream"), "{shown}");
-        assert!(shown.contains("failing check 1: got 504, want 200"), "{shown}");
+        assert!(
+            shown.contains("failing check 1: got 504, want 200"),
+            "{shown}"
+        );
         let ended = EventKind::Ended {
             reason: EndReason::Resolved,
         };
         let r = append(&results, "g1", "t", ended, at(2)).unwrap();
         assert!(!r.hides_drill());
-        assert_eq!(r.on_call_events()[1].kind, judged, "all shown after the end");
+        assert_eq!(
+            r.on_call_events()[1].kind,
+            judged,
+            "all shown after the end"
+        );
     }
 
     #[test]

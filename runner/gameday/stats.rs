@@ -124,7 +124,9 @@ impl Filter {
         }
         (self.drills.is_empty() || self.drills.contains(&h.drill))
             && (self.engineers.is_empty()
-                || h.on_call.as_ref().is_some_and(|o| self.engineers.contains(o)))
+                || h.on_call
+                    .as_ref()
+                    .is_some_and(|o| self.engineers.contains(o)))
             && (self.classes.is_empty()
                 || h.class.as_ref().is_some_and(|c| self.classes.contains(c)))
             && (self.scenarios.is_empty() || self.scenarios.iter().any(|s| s == scenario))
@@ -670,7 +672,7 @@ mod tests {
 
     #[test]
     fn the_on_call_and_the_class_select_and_a_running_blind_game_day_names_no_drill() {
-        let mut a = gd("a", "go", [Some(4.0), None, None, None, None], Some(9.0));
+        let a = gd("a", "go", [Some(4.0), None, None, None, None], Some(9.0));
         let mut b = gd("b", "go", [Some(4.0), None, None, None, None], Some(9.0));
         b.gameday.on_call = Some("lee".into());
         b.gameday.class = Some("deadlock".into());
@@ -678,7 +680,9 @@ mod tests {
         old.gameday.on_call = None;
         old.gameday.class = None;
         let mut running = gd("d", "go", [None, None, None, None, None], None);
-        running.events.retain(|e| !matches!(e.kind, EventKind::Ended { .. }));
+        running
+            .events
+            .retain(|e| !matches!(e.kind, EventKind::Ended { .. }));
         running.gameday.blind = true;
         let loaded = Loaded {
             records: vec![a, b, old, running],
@@ -700,7 +704,11 @@ mod tests {
             classes: vec!["missing-timeout".into()],
             ..Filter::default()
         };
-        assert_eq!(ids(&class), ["a"], "neither the old record nor the running blind one");
+        assert_eq!(
+            ids(&class),
+            ["a"],
+            "neither the old record nor the running blind one"
+        );
         let s = analyze(&select(&loaded, &Filter::default()), 0.95);
         let d = s.rows.iter().find(|r| r.id == "d").unwrap();
         assert_eq!(d.drill, HIDDEN);

@@ -358,7 +358,10 @@ mod tests {
         let u = Url::parse("http://localhost").unwrap();
         assert_eq!((u.port, u.path.as_str()), (80, "/"));
         let u = Url::parse("http://[::1]:81?x=1").unwrap();
-        assert_eq!((u.host.as_str(), u.port, u.path.as_str()), ("::1", 81, "/?x=1"));
+        assert_eq!(
+            (u.host.as_str(), u.port, u.path.as_str()),
+            ("::1", 81, "/?x=1")
+        );
         for (bad, says) in [
             ("https://example.com/x", "https is not supported"),
             ("ftp://h/x", "scheme \"ftp\""),
@@ -405,8 +408,8 @@ mod tests {
         assert_eq!(v["sli"]["alert_firing"], true);
         let back: Body = serde_json::from_value(v).unwrap();
         assert_eq!(back, b);
-        let clear = serde_json::to_value(Body::new(PageKind::Clear, "c", "g", None, at, None))
-            .unwrap();
+        let clear =
+            serde_json::to_value(Body::new(PageKind::Clear, "c", "g", None, at, None)).unwrap();
         assert_eq!(clear["kind"], "clear");
         assert!(clear["sli"].is_null() && clear["on_call"].is_null());
     }
@@ -422,15 +425,28 @@ mod tests {
         let url = Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap();
         let said = Arc::new(Mutex::new(Vec::<String>::new()));
         let s = said.clone();
-        let hook = Hook::spawn(url, Arc::new(move |l: &str| s.lock().unwrap().push(l.into())));
+        let hook = Hook::spawn(
+            url,
+            Arc::new(move |l: &str| s.lock().unwrap().push(l.into())),
+        );
         let at = Timestamp::from_unix_ms(0);
         let started = std::time::Instant::now();
         for _ in 0..3 {
             hook.send(Body::new(PageKind::Message, "m", "g", None, at, None));
         }
-        assert!(started.elapsed() < Duration::from_millis(100), "send waited");
+        assert!(
+            started.elapsed() < Duration::from_millis(100),
+            "send waited"
+        );
         let c = hook.finish(Duration::from_secs(10)).await;
-        assert_eq!(c, Counts { delivered: 0, failed: 3, dropped: 0 });
+        assert_eq!(
+            c,
+            Counts {
+                delivered: 0,
+                failed: 3,
+                dropped: 0
+            }
+        );
         let said = said.lock().unwrap();
         assert_eq!(said.len(), 1, "{said:?}");
         assert!(said[0].contains("not delivered after 3 tries"), "{said:?}");
