@@ -70,7 +70,8 @@ pub enum GameDayCommand {
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
-    /// `scenario/bug`, or a bug name that is unique in the catalog.
+    /// `scenario/bug`, or a bug name that is unique in the catalog (or
+    /// --random instead, for a blind game day).
     #[arg(required_unless_present = "random", conflicts_with = "random")]
     pub id: Option<String>,
     /// go or rust. Required with ID; with --random, a random one of the drill's when not given.
@@ -100,7 +101,8 @@ pub struct StartArgs {
     /// never stops the game day.
     #[arg(long, value_name = "URL")]
     pub webhook: Option<String>,
-    /// The game day's folder (new or empty). Default: ./gameday-<bug>-<lang>.
+    /// The game day's folder (new or empty). Default: ./gameday-<bug>-<lang>
+    /// (./gameday-<lang> with --random).
     #[arg(long, value_name = "D")]
     pub dir: Option<PathBuf>,
     /// End the game day after this many seconds of traffic.
