@@ -454,4 +454,77 @@ mod tests {
         hook.send(Body::new(PageKind::Message, "m", "g", None, at, None));
         assert_eq!(hook.counts().dropped, 1);
     }
+
+    #[tokio::test]
+    async fn a_refused_post_is_tried_again_and_the_body_arrives_as_sent() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // The first POST is answered 503, the second 200.
+        let server = tokio::spawn(async move {
+            let mut got = Vec::new();
+            for answer in ["503 Service Unavailable", "200 OK"] {
+                let (mut c, _) = listener.accept().await.unwrap();
+                let mut buf = vec![0u8; 8192];
+                let mut req = Vec::new();
+                loop {
+                    let n = c.read(&mut buf).await.unwrap();
+                    req.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&req).into_owned();
+                    if let Some(h) = text.find("\r\n\r\n") {
+                        let len: usize = text[..h]
+                            .lines()
+                            .find_map(|l| l.strip_prefix("Content-Length: "))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        if req.len() >= h + 4 + len || n == 0 {
+                            break;
+                        }
+                    }
+                }
+                let reply = format!("HTTP/1.1 {answer}\r\nContent-Length: 0\r\n\r\n");
+                c.write_all(reply.as_bytes()).await.unwrap();
+                got.push(String::from_utf8(req).unwrap());
+            }
+            got
+        });
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/hook?x=1")).unwrap();
+        let said = Arc::new(Mutex::new(Vec::<String>::new()));
+        let s = said.clone();
+        let hook = Hook::spawn(
+            url,
+            Arc::new(move |l: &str| s.lock().unwrap().push(l.into())),
+        );
+        let body = Body::new(
+            PageKind::Message,
+            "MESSAGE customer report: x",
+            "g",
+            Some("ana"),
+            Timestamp::from_unix_ms(0),
+            None,
+        );
+        hook.send(body.clone());
+        let c = hook.finish(Duration::from_secs(10)).await;
+        assert_eq!(
+            c,
+            Counts {
+                delivered: 1,
+                failed: 0,
+                dropped: 0
+            }
+        );
+        assert!(
+            said.lock().unwrap().is_empty(),
+            "a delivered message reports nothing"
+        );
+        let got = server.await.unwrap();
+        assert_eq!(got.len(), 2);
+        for req in &got {
+            assert!(req.starts_with("POST /hook?x=1 HTTP/1.1\r\n"), "{req}");
+            assert!(req.contains("Content-Type: application/json"), "{req}");
+            let json = &req[req.find("\r\n\r\n").unwrap() + 4..];
+            let sent: Body = serde_json::from_str(json).unwrap();
+            assert_eq!(sent, body);
+        }
+    }
 }
