@@ -8,7 +8,8 @@
 //! - which drills could be the one an open blind attempt was dealt (its
 //!   *pool*: the drills it could have been dealt when it started). `drill list` and
 //!   `drill show` withhold those, so the catalog cannot be matched against
-//!   the ticket in the workspace while the attempt runs.
+//!   the ticket in the workspace while the attempt runs. A blind game day
+//!   (`gameday start --random`) that has not ended withholds its pool too.
 
 use std::collections::BTreeSet;
 
@@ -35,6 +36,9 @@ pub struct Seen {
 #[derive(Debug, Default)]
 pub struct History {
     pub attempts: Vec<Seen>,
+    /// The blind game days not ended (`engineer`: who is on call). Kept
+    /// apart from `attempts`: a game day is not an attempt of the drill.
+    pub open_blind_gamedays: Vec<Seen>,
 }
 
 impl History {
@@ -77,7 +81,24 @@ impl History {
             );
         }
         attempts.sort_by(|a, b| (a.started, &a.id).cmp(&(b.started, &b.id)));
-        History { attempts }
+        let open_blind_gamedays = crate::gameday::stats::load(&[results.root().to_path_buf()])
+            .records
+            .into_iter()
+            .filter(|r| r.hides_drill())
+            .map(|r| Seen {
+                id: r.gameday.id,
+                engineer: r.gameday.on_call.unwrap_or_default(),
+                drill: r.gameday.drill,
+                language: r.gameday.language,
+                started: r.gameday.started_at,
+                open: true,
+                blind: true,
+            })
+            .collect();
+        History {
+            attempts,
+            open_blind_gamedays,
+        }
     }
 
     /// The engineer's attempts on `drill` (any language), oldest first.
@@ -118,25 +139,40 @@ impl History {
     }
 
     /// The drills `list` and `show` withhold: every drill that an open blind
-    /// attempt could have been dealt, so which one it was cannot be told.
+    /// attempt or game day could have been dealt, so which one it was cannot
+    /// be told. (A game day's pool is taken as wide as an attempt's: every
+    /// drill of its language its on-call had not attempted.)
     pub fn withheld(&self, catalog: &Catalog) -> Withheld {
         let mut drills = BTreeSet::new();
         let mut by = Vec::new();
-        for a in self.open_blind() {
+        let mut gamedays = Vec::new();
+        for (a, gameday) in self
+            .open_blind()
+            .map(|a| (a, false))
+            .chain(self.open_blind_gamedays.iter().map(|g| (g, true)))
+        {
             let seen = self.seen_by(&a.engineer, Some(a.started));
             for d in pool_before(catalog, &seen, Some(&a.language)) {
                 drills.insert(d.id.clone());
             }
-            by.push(a.id.clone());
+            if gameday {
+                gamedays.push(a.id.clone());
+            } else {
+                by.push(a.id.clone());
+            }
         }
         Withheld {
             drills,
             attempts: by,
+            gamedays,
         }
     }
 }
 
-fn pool_before<'c>(
+/// The drills of `catalog` not in `seen` that have a `lang` version (any
+/// language with `None`): what a blind deal may give. `start --random` and
+/// `gameday start --random` both deal from it.
+pub fn pool_before<'c>(
     catalog: &'c Catalog,
     seen: &BTreeSet<&str>,
     lang: Option<&str>,
@@ -155,6 +191,8 @@ fn pool_before<'c>(
 pub struct Withheld {
     pub drills: BTreeSet<String>,
     pub attempts: Vec<String>,
+    /// The blind game days not ended that hide them.
+    pub gamedays: Vec<String>,
 }
 
 impl Withheld {
@@ -170,12 +208,26 @@ impl Withheld {
 
     /// Why a drill is withheld, for `show`'s refusal and `list`'s footer.
     pub fn reason(&self, results: &ResultsDir) -> String {
+        let mut open = Vec::new();
+        if !self.attempts.is_empty() {
+            open.push(format!(
+                "a blind attempt is open in {} ({}); the drills it could be are withheld \
+                 until it ends (`drill submit` passes or `drill abandon`)",
+                results.root().display(),
+                self.attempts.join(", ")
+            ));
+        }
+        if !self.gamedays.is_empty() {
+            open.push(format!(
+                "a blind game day is running in {} ({}); the drills it could be are withheld \
+                 until it ends (`drill gameday resolve`, or its time box)",
+                results.root().display(),
+                self.gamedays.join(", ")
+            ));
+        }
         format!(
-            "a blind attempt is open in {} ({}); the drills it could be are withheld \
-             until it ends (`drill submit` passes or `drill abandon`), so its ticket \
-             cannot be matched to the catalog",
-            results.root().display(),
-            self.attempts.join(", ")
+            "{}, so its ticket cannot be matched to the catalog",
+            open.join("; ")
         )
     }
 }
@@ -204,6 +256,7 @@ mod tests {
                 seen("2", "bob", "s/b", "2030-01-01T10:00:00Z", false, false),
                 seen("3", "ada", "s/c", "2030-01-01T11:00:00Z", true, true),
             ],
+            open_blind_gamedays: vec![],
         };
         assert_eq!(h.seen_by("ada", None), BTreeSet::from(["s/a", "s/c"]));
         let before = "2030-01-01T11:00:00Z".parse().ok();

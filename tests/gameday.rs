@@ -38,6 +38,11 @@ impl GameDay {
     }
 
     fn start_in(lang: &str, time_box_s: u64) -> GameDay {
+        GameDay::start_with(&[DRILL, "--lang", lang], time_box_s)
+    }
+
+    /// `drill gameday start ARGS --dir D --time-box S` as the facilitator.
+    fn start_with(args: &[&str], time_box_s: u64) -> GameDay {
         let d = Drill::new();
         let dir = d.tmp.path().join("gd");
         let out = fs::File::create(d.tmp.path().join("facilitator.out")).unwrap();
@@ -45,7 +50,9 @@ impl GameDay {
             .process_in(&d.home)
             // A game day runs on the real clock: its service answers in real time.
             .env_remove("DRILL_TEST_CLOCK")
-            .args(["gameday", "start", DRILL, "--lang", lang, "--dir"])
+            .args(["gameday", "start"])
+            .args(args)
+            .arg("--dir")
             .arg(&dir)
             .args(["--time-box", &time_box_s.to_string()])
             .stdout(out.try_clone().unwrap())
@@ -459,6 +466,9 @@ fn recorded_game_day(d: &Drill) -> PathBuf {
         },
         fault_check: "c".into(),
         schedule: vec![],
+        on_call: Some("ana".into()),
+        blind: false,
+        class: None,
     };
     record::create(&results, header, EventKind::Started, t0).unwrap();
     let fault = EventKind::Inject {
@@ -545,4 +555,294 @@ fn notes_are_recorded_with_their_time_and_author_and_shown_by_status() {
     let first: drillkit::clock::Timestamp = notes[0]["at"].as_str().unwrap().parse().unwrap();
     let second: drillkit::clock::Timestamp = notes[1]["at"].as_str().unwrap().parse().unwrap();
     assert!(second.ms_since(first) >= 30_000, "{first} {second}");
+}
+
+/// A loopback HTTP server for the webhook: answers every request 200 and
+/// hands over (request line, body).
+fn webhook_server() -> (u16, std::sync::mpsc::Receiver<(String, String)>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            let (head, body) = loop {
+                let n = conn.read(&mut buf).unwrap_or(0);
+                got.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&got).into_owned();
+                if let Some(i) = text.find("\r\n\r\n") {
+                    let len = text[..i]
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    if got.len() >= i + 4 + len {
+                        break (text[..i].to_string(), text[i + 4..i + 4 + len].to_string());
+                    }
+                }
+                if n == 0 {
+                    break (text, String::new());
+                }
+            };
+            let _ = conn
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let line = head.lines().next().unwrap_or_default().to_string();
+            if tx.send((line, body)).is_err() {
+                return;
+            }
+        }
+    });
+    (port, rx)
+}
+
+/// A loopback port nobody listens on.
+fn dead_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Every file name under `dir` (relative), `.git`'s own included.
+fn names_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            out.push(p.strip_prefix(dir).unwrap().display().to_string());
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_blind_game_day_names_no_drill_to_the_on_call_until_it_ends_and_a_dead_webhook_stops_nothing() {
+    let _turn = heavy();
+    let hook = format!("http://127.0.0.1:{}/page", dead_port());
+    let mut g = GameDay::start_with(
+        &[
+            "--random",
+            "--lang",
+            "go",
+            "--scenario",
+            "edge-proxy",
+            "--on-call",
+            "ana",
+            "--webhook",
+            &hook,
+        ],
+        300,
+    );
+    g.wait_for("the traffic's start", Duration::from_secs(600), |k| {
+        matches!(k, EventKind::Started)
+    });
+    // The first page (an alert or the customer report) meets the dead webhook.
+    let until = Instant::now() + Duration::from_secs(90);
+    while !g
+        .facilitator_output()
+        .contains("not delivered after 3 tries")
+    {
+        assert!(
+            Instant::now() < until,
+            "no webhook failure reported\n{}",
+            g.facilitator_output()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let r = g.record().unwrap();
+    assert!(r.gameday.blind);
+    assert_eq!(r.gameday.on_call.as_deref(), Some("ana"));
+    let catalog = drillkit::catalog::Catalog::load(&util::repo()).unwrap();
+    let drill = catalog.drill(&r.gameday.drill).unwrap();
+    assert_eq!(drill.scenario, "edge-proxy");
+    let secrets = [
+        drill.id.as_str(),
+        drill.bug.as_str(),
+        drill.title.as_str(),
+        drill.class.as_str(),
+    ];
+    let tells = |what: &str, text: &str| {
+        for s in secrets {
+            assert!(!text.contains(s), "{what} names {s:?}:\n{text}");
+        }
+    };
+
+    // What the on-call sees: status (text and JSON), the folder's files, the workspace.
+    let status = g.on_call(&["status", "--json"], 0);
+    let json = util::stdout(&status);
+    tells("status --json", &json);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        (v["blind"].as_bool(), v["drill"].is_null()),
+        (Some(true), true)
+    );
+    assert_eq!(v["on_call"], "ana");
+    let text = util::stdout(&g.on_call(&["status"], 0));
+    tells("status", &text);
+    assert!(text.contains("on call        ana"), "{text}");
+    for f in fs::read_dir(&g.dir).unwrap().flatten() {
+        let name = f.file_name().to_string_lossy().into_owned();
+        tells("a file name of the folder", &name);
+        if f.file_type().unwrap().is_file() {
+            tells(&name, &fs::read_to_string(f.path()).unwrap_or_default());
+        }
+    }
+    let ws = g.dir.join("workspace");
+    tells("the workspace's file names", &names_under(&ws).join("\n"));
+    let repo = git2::Repository::open(&ws).unwrap();
+    let mut walk = repo.revwalk().unwrap();
+    walk.push_head().unwrap();
+    for oid in walk {
+        let c = repo.find_commit(oid.unwrap()).unwrap();
+        tells("the workspace's git log", c.message().unwrap_or_default());
+        tells("the workspace's git log", &c.author().to_string());
+    }
+    tells("the game day's id", &r.gameday.id);
+    // The catalog withholds what it could be, as for a blind attempt.
+    let list = g.d.cmd_in(&ws).args(["list", "--json"]).output().unwrap();
+    assert!(list.status.success(), "{}", both(&list));
+    tells("drill list", &util::stdout(&list));
+    assert!(
+        util::stderr(&list).contains("a blind game day is running"),
+        "{}",
+        both(&list)
+    );
+    let show = g.d.cmd_in(&ws).args(["show", &drill.id]).output().unwrap();
+    assert_eq!(show.status.code(), Some(2), "{}", both(&show));
+    tells("the facilitator's terminal", &g.facilitator_output());
+    let stats = g.d.expect(&g.d.home, &["stats", "--gameday", "--json"], 0);
+    tells("stats --gameday", &util::stdout(&stats));
+
+    // The debrief waits for the end.
+    let refused = g.on_call(&["debrief"], 2);
+    assert!(
+        util::stderr(&refused).contains("dealt blind and has not ended"),
+        "{}",
+        both(&refused)
+    );
+    g.on_call(&["resolve"], 0);
+    assert_eq!(
+        g.wait_end(Duration::from_secs(30)),
+        0,
+        "{}",
+        g.facilitator_output()
+    );
+    let out = g.facilitator_output();
+    assert_eq!(
+        out.matches("not delivered after 3 tries").count(),
+        1,
+        "{out}"
+    );
+    assert!(out.contains("0 message(s) delivered"), "{out}");
+    let debrief = util::stdout(&g.on_call(&["debrief"], 0));
+    assert!(debrief.contains(&drill.id), "{debrief}");
+    assert!(debrief.contains("on call ana"), "{debrief}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&g.on_call(&["status", "--json"], 0).stdout).unwrap();
+    assert_eq!(v["drill"], drill.id.as_str(), "named once ended");
+    for pid in g.service_pids() {
+        assert!(!alive(pid), "service pid {pid} outlived the game day");
+    }
+}
+
+#[test]
+fn the_webhook_receives_the_page_with_the_documented_body() {
+    let _turn = heavy();
+    let (port, posts) = webhook_server();
+    let hook = format!("http://127.0.0.1:{port}/hooks/page");
+    let mut g = GameDay::start_with(
+        &[
+            DRILL,
+            "--lang",
+            "go",
+            "--on-call",
+            "lee",
+            "--webhook",
+            &hook,
+        ],
+        300,
+    );
+    g.wait_for("the traffic's start", Duration::from_secs(600), |k| {
+        matches!(k, EventKind::Started)
+    });
+    let id = g.record().unwrap().gameday.id;
+    let until = Instant::now() + Duration::from_secs(90);
+    let alert = loop {
+        let left = until.saturating_duration_since(Instant::now());
+        let (line, body) = posts
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no alert posted\n{}", g.facilitator_output()));
+        assert_eq!(line, "POST /hooks/page HTTP/1.1");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if v["kind"] == "alert" {
+            break v;
+        }
+        assert_eq!(v["kind"], "message", "{v}");
+    };
+    assert_eq!(alert["format_name"], "drillkit-gameday-page");
+    assert_eq!(alert["format_version"], 1);
+    assert!(
+        alert["text"].as_str().unwrap().starts_with("ALERT firing"),
+        "{alert}"
+    );
+    assert_eq!(alert["gameday"], id.as_str());
+    assert_eq!(alert["on_call"], "lee");
+    let at: drillkit::clock::Timestamp = alert["at"].as_str().unwrap().parse().unwrap();
+    let r = g.record().unwrap();
+    let fired = r
+        .events
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::Alert { .. }))
+        .unwrap()
+        .at;
+    assert!(
+        at.ms_since(fired) < 1000 && fired.ms_since(at) < 1000,
+        "{at} vs {fired}"
+    );
+    let sli = &alert["sli"];
+    assert_eq!(sli["alert_firing"], true, "{alert}");
+    assert!(sli["long_burn"].as_f64().unwrap() >= 14.4, "{alert}");
+    assert!(sli["short_burn"].as_f64().unwrap() >= 14.4, "{alert}");
+    assert!(
+        sli["window"].as_u64().is_some() && sli["budget_left"].is_number(),
+        "{alert}"
+    );
+    let pager = fs::read_to_string(g.dir.join("pager.log")).unwrap();
+    assert!(pager.contains(alert["text"].as_str().unwrap()), "{pager}");
+
+    g.on_call(&["resolve"], 0);
+    assert_eq!(
+        g.wait_end(Duration::from_secs(30)),
+        0,
+        "{}",
+        g.facilitator_output()
+    );
+    assert!(
+        !g.facilitator_output().contains("not delivered after"),
+        "{}",
+        g.facilitator_output()
+    );
+    // The on-call's name selects the game day in the statistics.
+    let rows = |who: &str| -> usize {
+        let out = g.d.expect(
+            &g.d.home,
+            &["stats", "--gameday", "--json", "--engineer", who],
+            0,
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["rows"].as_array().unwrap().len()
+    };
+    assert_eq!((rows("lee"), rows("ana")), (1, 0));
 }

@@ -60,6 +60,9 @@ fn header(id: &str, lang: &str, start_s: f64) -> Header {
             kind: InjectKind::Fault,
             text: "the dependency fault starts".into(),
         }],
+        on_call: Some("ana".into()),
+        blind: false,
+        class: Some("missing-timeout".into()),
     }
 }
 
@@ -364,6 +367,7 @@ fn a_debrief_from_the_results_directory_alone_in_the_terminal_as_json_and_as_a_p
         "The reference fix (go)",
         "--- a/",
         "Action items (for the team to fill in)",
+        "on call ana; class missing-timeout",
     ] {
         assert!(text.contains(want), "the debrief lacks {want:?}:\n{text}");
     }
@@ -388,6 +392,14 @@ fn a_debrief_from_the_results_directory_alone_in_the_terminal_as_json_and_as_a_p
     assert_eq!(v["sli"]["windows"].as_array().unwrap().len(), 30);
     assert!(v["reference"]["diff"].as_str().unwrap().contains("+++ b/"));
     assert_eq!(v["action_items"], serde_json::json!([]));
+    assert_eq!(
+        (&v["on_call"], &v["class"], &v["blind"]),
+        (
+            &serde_json::json!("ana"),
+            &serde_json::json!("missing-timeout"),
+            &serde_json::json!(false)
+        )
+    );
 
     // --html: the page, then Chromium.
     let page = d.tmp.path().join("debrief.html");
@@ -400,6 +412,10 @@ fn a_debrief_from_the_results_directory_alone_in_the_terminal_as_json_and_as_a_p
     assert!(out.status.success(), "{}", both(&out));
     let html = fs::read_to_string(&page).unwrap();
     assert!(html.contains(r#"<svg class="chart sli""#), "no SLI chart");
+    assert!(
+        html.contains("On call: ana; class missing-timeout."),
+        "no on-call"
+    );
     // To look at the page by hand.
     if let Some(keep) = std::env::var_os("DRILL_KEEP_DEBRIEF") {
         fs::copy(&page, keep).unwrap();
@@ -595,7 +611,11 @@ fn several(results: &Path) {
                 },
             )),
         }
-        write_gameday(results, header(id, lang, start), &ev, &[20, 20, 10]);
+        let mut h = header(id, lang, start);
+        if id == "e-rust" {
+            h.on_call = Some("lee".into());
+        }
+        write_gameday(results, h, &ev, &[20, 20, 10]);
     };
     g("a-go", "go", 0.0, 4.0, Some(30.0));
     g("b-go", "go", 200.0, 6.0, Some(50.0));
@@ -702,8 +722,26 @@ fn stats_gameday_gives_kaplan_meier_clocks_per_language_with_censoring_and_bound
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["rows"].as_array().unwrap().len(), 3);
     assert_eq!(v["clocks"][0]["by_language"].as_array().unwrap().len(), 1);
-    let out = d.expect(&d.home, &["stats", "--gameday", "--engineer", "ann"], 2);
-    assert!(util::stderr(&out).contains("--engineer does not apply to game days"));
+    // The on-call and the class select too (both kept in the header).
+    let rows = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["stats", "--gameday", "--json"];
+        all.extend_from_slice(args);
+        let v: serde_json::Value =
+            serde_json::from_slice(&d.expect(&d.home, &all, 0).stdout).unwrap();
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(rows(&["--engineer", "lee"]), ["e-rust"]);
+    assert_eq!(rows(&["--engineer", "ana"]).len(), 5);
+    assert!(rows(&["--engineer", "ann"]).is_empty());
+    assert_eq!(rows(&["--class", "missing-timeout"]).len(), 6);
+    assert!(rows(&["--class", "deadlock"]).is_empty());
+    let text = stdout(&d.expect(&d.home, &["stats", "--gameday", "--engineer", "lee"], 0));
+    assert!(text.contains("lee"), "{text}");
     // A damaged record is named and the exit code says so.
     fs::write(d.results.join("gamedays/broken.json"), "{").unwrap();
     let out = d.expect(&d.home, &["stats", "--gameday"], 6);
@@ -770,4 +808,45 @@ fn the_report_has_a_game_day_section_only_when_game_days_exist() {
         v["gamedayClocks"]["rows"], 10,
         "five clocks × two languages: {v}"
     );
+}
+
+#[test]
+fn a_blind_game_days_debrief_is_refused_until_it_ends_and_its_stats_row_names_no_drill() {
+    let d = Drill::new();
+    let h = Header {
+        blind: true,
+        ..header("20300101T080000Z-blind-go-0a1b2c", "go", 0.0)
+    };
+    let id = write_gameday(&d.results, h, &[(5.0, fault()), (9.0, alert())], &[20, 10]);
+    let out = d.expect(&d.home, &["gameday", "debrief", &id], 2);
+    let err = util::stderr(&out);
+    assert!(err.contains("dealt blind and has not ended"), "{err}");
+    assert!(!err.contains(DRILL), "{err}");
+    let out = d.expect(&d.home, &["gameday", "debrief", &id, "--json"], 2);
+    assert!(out.stdout.is_empty(), "{}", both(&out));
+    let stats = stdout(&d.expect(&d.home, &["stats", "--gameday", "--json"], 0));
+    assert!(stats.contains("hidden (blind, not ended)"), "{stats}");
+    assert!(!stats.contains(DRILL), "{stats}");
+    // A drill filter does not pick it out while it runs.
+    let v: serde_json::Value = serde_json::from_slice(
+        &d.expect(
+            &d.home,
+            &["stats", "--gameday", "--json", "--drill", DRILL],
+            0,
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert!(v["rows"].as_array().unwrap().is_empty(), "{v}");
+
+    let r = ResultsDir::at(&d.results);
+    let end = EventKind::Ended {
+        reason: EndReason::TimeBox,
+    };
+    record::append(&r, &id, "test", end, at(0.0, 60.0)).unwrap();
+    let text = stdout(&d.expect(&d.home, &["gameday", "debrief", &id], 0));
+    assert!(text.contains(DRILL), "{text}");
+    assert!(text.contains("dealt blind"), "{text}");
+    let stats = stdout(&d.expect(&d.home, &["stats", "--gameday", "--json"], 0));
+    assert!(stats.contains(DRILL), "{stats}");
 }

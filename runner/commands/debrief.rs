@@ -100,6 +100,13 @@ pub fn debrief(ctx: &Context, args: DebriefArgs) -> Result<u8, Failure> {
         Err(e) => return Err(e.into()),
     };
 
+    if r.hides_drill() {
+        return Err(Failure::usage(format!(
+            "game day {id} was dealt blind and has not ended: its debrief names the drill and \
+             its cause, so it is shown once the game day ends (`drill gameday resolve`, the \
+             time box, or Ctrl-C on the facilitator's terminal)"
+        )));
+    }
     // The SLI kept with the record; a record from before it was kept there
     // falls back to its folder's log, if the folder is still there.
     let kept = results.gameday_sli_path(&id);

@@ -3,22 +3,26 @@
 //! terminal. They find the game day from its folder (`--dir`, or any folder
 //! inside it) and talk through its files (`gameday::folder`).
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 
-use super::session::start::BuggedTree;
+use super::session::start::{self as session_start, random_u64, BuggedTree};
 use super::{interruptible, Context, ResultsArgs};
 use crate::bench::workload::Workload;
+use crate::blind::{self, History};
 use crate::builder::{self, BuildError, Cache};
-use crate::catalog::{Drill, LanguageSpec, Scenario};
+use crate::catalog::{Catalog, Drill, LanguageSpec, Scenario};
 use crate::error::Failure;
 use crate::exit_code::{self, Kind};
 use crate::gameday::definition::{Definition, InjectKind};
 use crate::gameday::folder::{self, DeployRequest, DeployResult, Folder, Pointer, Status};
 use crate::gameday::live::{self, Setup};
 use crate::gameday::record::{self, Clock, DeployOutcome, EndReason, EventKind, Header, Record};
+use crate::gameday::{stats as gdstats, webhook};
 use crate::harness::{self, RunOptions};
 use crate::results::ResultsDir;
 use crate::scratch::Scratch;
@@ -66,11 +70,39 @@ pub enum GameDayCommand {
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
-    /// `scenario/bug`, or a bug name that is unique in the catalog.
-    pub id: String,
+    /// `scenario/bug`, or a bug name that is unique in the catalog (or
+    /// --random instead, for a blind game day).
+    #[arg(required_unless_present = "random", conflicts_with = "random")]
+    pub id: Option<String>,
+    /// go or rust. Required with ID; with --random, a random one of the drill's when not given.
     #[arg(long)]
-    pub lang: String,
-    /// The game day's folder (new or empty). Default: ./gameday-<bug>-<lang>.
+    pub lang: Option<String>,
+    /// Deal the drill blind: a random drill that can run as a game day, one
+    /// the on-call has not met (in a game day or as a drill) while any is
+    /// left. Until the game day ends nothing the on-call sees (status,
+    /// pager, the folder, the workspace) names the drill, its class or its
+    /// cause, and the debrief is refused.
+    #[arg(long)]
+    pub random: bool,
+    /// With --random: deal only among this scenario's drills.
+    #[arg(long, value_name = "S", requires = "random")]
+    pub scenario: Option<String>,
+    /// With --random: show the drill dealt and the fault's check on this
+    /// (the facilitator's) terminal. Only for a screen the on-call cannot see.
+    #[arg(long, requires = "random")]
+    pub reveal: bool,
+    /// Who is on call, kept in the record (status, debrief, `drill stats
+    /// --gameday --engineer NAME`). Default: the user ($USER), else "on-call".
+    #[arg(long, value_name = "NAME")]
+    pub on_call: Option<String>,
+    /// Also POST every alert, clear and pager message as JSON to this http URL
+    /// (docs/gameday.md, "The webhook"): 2 s per try, 3 tries, from a
+    /// background queue; a failing webhook is reported once and counted, and
+    /// never stops the game day.
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<String>,
+    /// The game day's folder (new or empty). Default: ./gameday-<bug>-<lang>
+    /// (./gameday-<lang> with --random).
     #[arg(long, value_name = "D")]
     pub dir: Option<PathBuf>,
     /// End the game day after this many seconds of traffic.
@@ -123,16 +155,50 @@ pub fn gameday(ctx: &Context, args: GameDayArgs) -> Result<u8, Failure> {
 }
 
 fn start(ctx: &Context, args: StartArgs) -> Result<u8, Failure> {
+    if args.time_box == 0 {
+        return Err(Failure::usage("--time-box: at least 1 second"));
+    }
+    let webhook = args
+        .webhook
+        .as_deref()
+        .map(webhook::Url::parse)
+        .transpose()
+        .map_err(|e| Failure::usage(format!("--webhook {e}")))?;
+    let on_call = on_call_name(args.on_call.as_deref())?;
     let catalog = ctx.catalog()?;
-    let drill = catalog.drill(&args.id)?;
+    let results = ctx.results_dir(&args.results)?;
+    let blind = args.random;
+    let (drill, lang) = if blind {
+        deal(
+            catalog,
+            &results,
+            &on_call,
+            args.lang.as_deref(),
+            args.scenario.as_deref(),
+        )?
+    } else {
+        let id = args
+            .id
+            .as_deref()
+            .expect("clap requires an id without --random");
+        let drill = catalog.drill(id)?;
+        let lang = args.lang.clone().ok_or_else(|| {
+            Failure::usage(format!(
+                "which language? pass --lang {}",
+                drill.languages.join("|")
+            ))
+        })?;
+        (drill, lang)
+    };
     let scenario = catalog.scenario(&drill.scenario);
-    let spec = language(scenario, drill, &args.lang)?;
-    toolchain::require(
-        spec.toolchain,
-        &spec.min_version,
-        &format!("the {} version of scenario `{}`", spec.lang, scenario.name),
-    )
-    .map_err(|e| Failure::new(Kind::Toolchain, e))?;
+    let spec = language(scenario, drill, &lang)?;
+    let needed = if blind {
+        format!("the {lang} game day dealt")
+    } else {
+        format!("the {} version of scenario `{}`", spec.lang, scenario.name)
+    };
+    toolchain::require(spec.toolchain, &spec.min_version, &needed)
+        .map_err(|e| Failure::new(Kind::Toolchain, e))?;
     let workload = Workload::load_for(&scenario.dir, &scenario.suite)
         .map_err(|e| Failure::new(Kind::Catalog, e))?;
     let def = Definition::load(&drill.dir, &drill.id, &drill.checks, workload.timeout)
@@ -151,16 +217,16 @@ fn start(ctx: &Context, args: StartArgs) -> Result<u8, Failure> {
         .check_faults(&fault_check)
         .map(<[_]>::to_vec)
         .unwrap_or_default();
-    if args.time_box == 0 {
-        return Err(Failure::usage("--time-box: at least 1 second"));
-    }
 
-    let results = ctx.results_dir(&args.results)?;
     results.check_writable()?;
-    let dir = args
-        .dir
-        .clone()
-        .unwrap_or_else(|| ctx.cwd.join(format!("gameday-{}-{}", drill.bug, spec.lang)));
+    // A blind game day's folder and id name no drill.
+    let dir = args.dir.clone().unwrap_or_else(|| {
+        ctx.cwd.join(if blind {
+            format!("gameday-{}", spec.lang)
+        } else {
+            format!("gameday-{}-{}", drill.bug, spec.lang)
+        })
+    });
     let f = Folder::at(&dir);
     if std::fs::read_dir(&f.root).is_ok_and(|mut e| e.next().is_some()) {
         return Err(Failure::usage(format!(
@@ -175,8 +241,17 @@ fn start(ctx: &Context, args: StartArgs) -> Result<u8, Failure> {
 
     let (rt, mut interrupts) = interruptible()?;
     let now = ctx.now();
-    let id = format!("{}-{}-{}", now.compact(), drill.bug, spec.lang);
-    let bugged = BuggedTree::make(scenario, drill, spec, false)?;
+    let id = if blind {
+        format!(
+            "{}-blind-{}-{:06x}",
+            now.compact(),
+            spec.lang,
+            random_u64() & 0xff_ffff
+        )
+    } else {
+        format!("{}-{}-{}", now.compact(), drill.bug, spec.lang)
+    };
+    let bugged = BuggedTree::make(scenario, drill, spec, blind)?;
     let ws = workspace::create(&f.workspace(), &bugged.snapshot(), &id, results.root())?;
     drop(bugged);
     eprintln!("Building the bugged service...");
@@ -193,12 +268,14 @@ fn start(ctx: &Context, args: StartArgs) -> Result<u8, Failure> {
             )
         })?
         .map_err(|e| {
+            let verify = if blind {
+                "`drill verify`".to_string()
+            } else {
+                format!("`drill verify {}`", drill.id)
+            };
             Failure::new(
                 Kind::Infrastructure,
-                anyhow::anyhow!(
-                    "the bugged workspace does not build ({e}); run `drill verify {}`",
-                    drill.id
-                ),
+                anyhow::anyhow!("the bugged workspace does not build ({e}); run {verify}"),
             )
         })?;
 
@@ -221,13 +298,40 @@ fn start(ctx: &Context, args: StartArgs) -> Result<u8, Failure> {
         alert: def.alert,
         fault_check,
         schedule: def.schedule(),
+        on_call: Some(on_call.clone()),
+        blind,
+        class: Some(drill.class.clone()),
     };
-    outln!(
-        "Game day {id}: {} ({}) in {}",
-        drill.id,
-        spec.lang,
-        f.root.display()
-    );
+    if blind {
+        outln!(
+            "Game day {id}: a blind game day on {} ({}) in {}",
+            scenario.name,
+            spec.lang,
+            f.root.display()
+        );
+        if args.reveal {
+            outln!(
+                "  drill (--reveal, facilitator's eyes only): {} — {} ({}); fault check {}",
+                drill.id,
+                drill.title,
+                drill.class,
+                header.fault_check
+            );
+        } else {
+            outln!("  drill: hidden (blind); the debrief names it once the game day ends");
+        }
+    } else {
+        outln!(
+            "Game day {id}: {} ({}) in {}",
+            drill.id,
+            spec.lang,
+            f.root.display()
+        );
+    }
+    outln!("  on call: {on_call}");
+    if let Some(url) = &webhook {
+        outln!("  webhook: {url} (every alert, clear and pager message, as JSON)");
+    }
     outln!("  schedule (facilitator's eyes only):");
     for i in &header.schedule {
         let what = match i.kind {
@@ -252,6 +356,19 @@ fn start(ctx: &Context, args: StartArgs) -> Result<u8, Failure> {
     outln!("    drill gameday status | ack | note TEXT | deploy | resolve");
     outln!("  time box {} s; Ctrl-C ends the game day.", args.time_box);
 
+    // Times on the facilitator's terminal count from the traffic's start
+    // (the first line said). The webhook's task reports on it too.
+    let clock = ctx.clock.clone();
+    let zero = std::sync::OnceLock::new();
+    let say: webhook::Reporter = Arc::new(move |line: &str| {
+        let t = clock.now();
+        let t = t.ms_since(*zero.get_or_init(|| t)) as f64 / 1000.0;
+        let _ = super::write_out(format_args!("[{t:>7.1}s] {line}\n"));
+    });
+    let hook = webhook.map(|url| {
+        let _in_runtime = rt.enter();
+        webhook::Hook::spawn(url, say.clone())
+    });
     let setup = Setup {
         suite: &scenario.suite,
         workload: &workload,
@@ -263,17 +380,10 @@ fn start(ctx: &Context, args: StartArgs) -> Result<u8, Failure> {
         header,
         traffic: def.traffic.clone(),
         clock: ctx.clock.clone(),
+        webhook: hook,
     };
-    // Times on the facilitator's terminal count from the traffic's start
-    // (the first line said).
-    let clock = ctx.clock.clone();
-    let zero = std::sync::OnceLock::new();
-    let say = move |line: &str| {
-        let t = clock.now();
-        let t = t.ms_since(*zero.get_or_init(|| t)) as f64 / 1000.0;
-        let _ = super::write_out(format_args!("[{t:>7.1}s] {line}\n"));
-    };
-    let outcome = rt.block_on(interrupts.guard(live::run(&setup, &say)));
+    let outcome = rt.block_on(interrupts.guard(live::run(&setup, &*say)));
+    drop(setup);
     drop(built);
     let (reason, code) = match outcome {
         Ok(r) => (r?, exit_code::SUCCESS),
@@ -311,6 +421,106 @@ fn start(ctx: &Context, args: StartArgs) -> Result<u8, Failure> {
         Err(e) => return Err(e.into()),
     }
     Ok(code)
+}
+
+/// `--on-call`, else `$USER`, else "on-call"; refused when no record should carry it.
+fn on_call_name(given: Option<&str>) -> Result<String, Failure> {
+    let name = given
+        .map(str::to_string)
+        .or_else(|| std::env::var("USER").ok())
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "on-call".to_string());
+    match crate::terminal::name_problem(&name) {
+        Some(problem) => Err(Failure::usage(format!(
+            "{}; pass --on-call NAME",
+            crate::terminal::name_error(&name, &problem)
+        ))),
+        None => Ok(name),
+    }
+}
+
+/// Whether `drill` can run as a game day: its scenario has a bench workload
+/// and its definition (gameday.toml or the defaults) loads and names a check.
+fn gameday_ready(catalog: &Catalog, drill: &Drill) -> bool {
+    let scenario = catalog.scenario(&drill.scenario);
+    Workload::load_for(&scenario.dir, &scenario.suite)
+        .ok()
+        .and_then(|w| Definition::load(&drill.dir, &drill.id, &drill.checks, w.timeout).ok())
+        .is_some_and(|d| d.fault_check(&drill.checks).is_some())
+}
+
+/// The blind deal of `gameday start --random`: the deal of `start --random`
+/// (`blind::pool_before`, `session::start::deal`) over the drills that can run
+/// as a game day, leaving out those `on_call` has met (as a drill, or in a
+/// game day recorded with their name) while any other is left.
+fn deal<'c>(
+    catalog: &'c Catalog,
+    results: &ResultsDir,
+    on_call: &str,
+    lang: Option<&str>,
+    scenario: Option<&str>,
+) -> Result<(&'c Drill, String), Failure> {
+    if let Some(s) = scenario {
+        if !catalog.scenarios.contains_key(s) {
+            return Err(Failure::usage(format!(
+                "--scenario {s}: no such scenario in the catalog at {} (it has: {})",
+                catalog.root.display(),
+                catalog
+                    .scenarios
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    let ready: BTreeSet<&str> = catalog
+        .drills
+        .iter()
+        .filter(|d| scenario.is_none_or(|s| d.scenario == s))
+        .filter(|d| gameday_ready(catalog, d))
+        .map(|d| d.id.as_str())
+        .collect();
+    let history = History::load(results);
+    let mut seen = history.seen_by(on_call, None);
+    let played = gdstats::load(&[results.root().to_path_buf()]);
+    seen.extend(
+        played
+            .records
+            .iter()
+            .filter(|r| r.gameday.on_call.as_deref() == Some(on_call))
+            .map(|r| r.gameday.drill.as_str()),
+    );
+    let candidates: Vec<&Drill> = blind::pool_before(catalog, &BTreeSet::new(), lang)
+        .into_iter()
+        .filter(|d| ready.contains(d.id.as_str()))
+        .collect();
+    if candidates.is_empty() {
+        let which = match (scenario, lang) {
+            (Some(s), Some(l)) => format!(" of scenario {s} with a {l} version"),
+            (Some(s), None) => format!(" of scenario {s}"),
+            (None, Some(l)) => format!(" with a {l} version"),
+            (None, None) => String::new(),
+        };
+        return Err(Failure::usage(format!(
+            "no drill{which} in the catalog at {} can run as a game day (it needs its \
+             scenario's bench.toml and a check to take the fault from)",
+            catalog.root.display()
+        )));
+    }
+    let fresh: Vec<&Drill> = blind::pool_before(catalog, &seen, lang)
+        .into_iter()
+        .filter(|d| ready.contains(d.id.as_str()))
+        .collect();
+    if fresh.is_empty() {
+        eprintln!(
+            "note: {on_call} has met every drill that can run as a game day here; \
+             dealing one of them again"
+        );
+        return Ok(session_start::deal(&candidates, lang));
+    }
+    Ok(session_start::deal(&fresh, lang))
 }
 
 fn language<'c>(
@@ -626,25 +836,42 @@ fn status(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
     let (f, p, results) = locate(ctx, &args.on_call)?;
     let r = record::load(&results, &p.id)?;
     let live: Option<Status> = folder::read_json(&f.status()).ok();
+    let hidden = r.hides_drill();
     if args.json {
         let v = serde_json::json!({
             "format_version": 1,
             "id": p.id,
+            "drill": (!hidden).then_some(&r.gameday.drill),
+            "language": r.gameday.language,
+            "blind": r.gameday.blind,
+            "on_call": r.gameday.on_call,
             "ended": r.ended().map(|(at, reason)| serde_json::json!({"at": at, "reason": reason})),
             "acknowledged": r.has(|k| matches!(k, EventKind::Ack)),
             "status": live,
             "clocks": r.clocks(),
-            "events": r.events,
+            "events": r.on_call_events(),
         });
         outln!("{}", serde_json::to_string_pretty(&v).expect("serializes"));
         return Ok(exit_code::SUCCESS);
     }
-    outln!(
-        "Game day {} ({} {})",
-        p.id,
-        r.gameday.drill,
-        r.gameday.language
-    );
+    if hidden {
+        outln!(
+            "Game day {} ({} {}; blind: the drill is named once the game day ends)",
+            p.id,
+            r.gameday.drill.split('/').next().unwrap_or_default(),
+            r.gameday.language
+        );
+    } else {
+        outln!(
+            "Game day {} ({} {})",
+            p.id,
+            r.gameday.drill,
+            r.gameday.language
+        );
+    }
+    if let Some(who) = &r.gameday.on_call {
+        outln!("  on call        {who}");
+    }
     let ended = r.ended();
     if let Some((at, reason)) = ended {
         outln!(
@@ -677,10 +904,83 @@ fn status(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
                 if acked { " (acknowledged)" } else { "" }
             );
             outln!("  service pid    {}", s.service_pid);
+            if let Some(w) = s.webhook {
+                outln!(
+                    "  webhook        {} delivered, {} not delivered, {} dropped",
+                    w.delivered,
+                    w.failed,
+                    w.dropped
+                );
+            }
         }
         None => outln!("  no SLI measured yet"),
     }
     print_notes(&r)?;
     print_clocks(&r)?;
     Ok(exit_code::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records a game day of `drill` with `on_call` in `results`.
+    fn played(results: &ResultsDir, n: usize, drill: &str, on_call: &str) {
+        let header = Header {
+            id: format!("g{n}"),
+            drill: drill.to_string(),
+            on_call: Some(on_call.to_string()),
+            ..record::test_header()
+        };
+        record::create(results, header, EventKind::Started, t0()).unwrap();
+    }
+
+    fn t0() -> crate::clock::Timestamp {
+        crate::clock::Timestamp::from_unix_ms(1_000_000)
+    }
+
+    #[test]
+    fn a_blind_deal_avoids_what_the_on_call_played_while_anything_else_is_left() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let catalog = Catalog::load(root).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let results = ResultsDir::at(dir.path());
+        let ready: Vec<&Drill> = catalog
+            .drills
+            .iter()
+            .filter(|d| d.scenario == "edge-proxy" && gameday_ready(&catalog, d))
+            .collect();
+        assert!(ready.len() >= 2, "the catalog has edge-proxy game days");
+        let (last, rest) = ready.split_last().unwrap();
+        for (n, d) in rest.iter().enumerate() {
+            played(&results, n, &d.id, "ana");
+        }
+        for _ in 0..20 {
+            let (d, lang) =
+                deal(&catalog, &results, "ana", Some("go"), Some("edge-proxy")).unwrap();
+            assert_eq!((d.id.as_str(), lang.as_str()), (last.id.as_str(), "go"));
+        }
+        // Another on-call has played none of them.
+        let others: BTreeSet<String> = (0..40)
+            .map(|_| {
+                deal(&catalog, &results, "lee", None, Some("edge-proxy"))
+                    .unwrap()
+                    .0
+                    .id
+                    .clone()
+            })
+            .collect();
+        assert!(others.len() > 1, "{others:?}");
+        // Every one played: one is dealt again rather than none.
+        played(&results, 99, &last.id, "ana");
+        let (d, _) = deal(&catalog, &results, "ana", Some("go"), Some("edge-proxy")).unwrap();
+        assert_eq!(d.scenario, "edge-proxy");
+        let e = deal(&catalog, &results, "ana", None, Some("no-such")).unwrap_err();
+        assert_eq!(e.kind, Kind::Usage);
+        assert!(
+            e.error.to_string().contains("--scenario no-such"),
+            "{:?}",
+            e.error
+        );
+    }
 }

@@ -317,10 +317,7 @@ pub fn report(ctx: &Context, args: ReportArgs) -> Result<u8, Failure> {
     };
     // Game days, when the directories hold any (the filters that apply to them).
     let gamedays = if roots.iter().any(|r| crate::gameday::stats::any_in(r)) {
-        let mut sel = args.selection.clone();
-        sel.engineer.clear();
-        sel.class.clear();
-        Some(load_gamedays(ctx, &sel, opts.conf)?.0)
+        Some(load_gamedays(ctx, &args.selection, opts.conf)?.0)
     } else {
         None
     };
@@ -350,21 +347,13 @@ fn load_gamedays(
     sel: &Selection,
     conf: f64,
 ) -> Result<(crate::gameday::stats::GamedayStats, usize), Failure> {
-    if !sel.engineer.is_empty() {
-        return Err(Failure::usage(
-            "--engineer does not apply to game days: their records name no engineer",
-        ));
-    }
-    if !sel.class.is_empty() {
-        return Err(Failure::usage(
-            "--class does not apply to game days; select them with --drill or --scenario",
-        ));
-    }
     let date = |s: &Option<String>, end: bool| s.as_deref().map(|s| parse_date(s, end)).transpose();
     let filter = gdstats::Filter {
         drills: sel.drill.clone(),
         scenarios: sel.scenario.clone(),
         languages: sel.language.clone(),
+        engineers: sel.engineer.clone(),
+        classes: sel.class.clone(),
         since: date(&sel.since, false)?,
         until: date(&sel.until, true)?,
     };
@@ -373,7 +362,23 @@ fn load_gamedays(
         .iter()
         .map(|d| d.root().to_path_buf())
         .collect();
-    let loaded = gdstats::load(&dirs);
+    let mut loaded = gdstats::load(&dirs);
+    // A record from before the header kept the class: the catalog's, if it
+    // still has the drill.
+    if !sel.class.is_empty() {
+        if let Ok(catalog) = ctx.catalog() {
+            for r in loaded
+                .records
+                .iter_mut()
+                .filter(|r| r.gameday.class.is_none())
+            {
+                r.gameday.class = catalog
+                    .drill(&r.gameday.drill)
+                    .ok()
+                    .map(|d| d.class.clone());
+            }
+        }
+    }
     for d in &loaded.damaged {
         eprintln!(
             "warning: damaged game-day record {} (not counted): {}; {}",

@@ -146,6 +146,12 @@ pub struct Debrief {
     pub id: String,
     pub drill: String,
     pub language: String,
+    /// Who was on call; `null` for a record from before it was kept.
+    pub on_call: Option<String>,
+    /// Dealt blind (the debrief of a blind game day is refused until it ends).
+    pub blind: bool,
+    /// The drill's bug class; `null` for a record from before it was kept.
+    pub class: Option<String>,
     pub started_at: Timestamp,
     #[serde(flatten)]
     pub state: State,
@@ -352,6 +358,9 @@ impl Debrief {
             id: h.id.clone(),
             drill: h.drill.clone(),
             language: h.language.clone(),
+            on_call: h.on_call.clone(),
+            blind: h.blind,
+            class: h.class.clone(),
             started_at: start,
             state,
             slo: h.slo,
@@ -409,6 +418,15 @@ impl Debrief {
             safe(&self.language)
         );
         let _ = writeln!(o, "  started {}; {}", self.started_at, self.status_line());
+        let _ = writeln!(
+            o,
+            "  on call {}{}{}",
+            safe(self.on_call.as_deref().unwrap_or("not recorded")),
+            self.class
+                .as_deref()
+                .map_or(String::new(), |c| format!("; class {}", safe(c))),
+            if self.blind { "; dealt blind" } else { "" }
+        );
         let _ = writeln!(
             o,
             "  SLO {:.2}% good (below 500 within {} ms), windows of {} ms; pages at {}x over {} and {} windows",

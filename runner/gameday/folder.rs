@@ -52,6 +52,9 @@ pub struct Status {
     pub service_pid: i32,
     /// The last few windows' SLI, oldest first (for a sparkline).
     pub recent: Vec<Option<f64>>,
+    /// `--webhook`: messages delivered, not delivered, dropped so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<crate::gameday::webhook::Counts>,
 }
 
 /// A deploy the on-call asks for; the facilitator answers in `result.json`.

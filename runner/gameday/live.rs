@@ -20,6 +20,7 @@ use super::definition::{Inject, InjectKind, Traffic};
 use super::folder::{self, DeployRequest, DeployResult, Folder, Status};
 use super::record::{self, DeployOutcome, EndReason, EventKind, Header, RecordError};
 use super::sli::{self, Tracker, Transition, Window};
+use super::webhook::{Body, Hook, PageKind, SliNow};
 use crate::bench::loadgen::{self, Source};
 use crate::bench::workload::{Mix, Workload};
 use crate::clock::Clock;
@@ -32,6 +33,8 @@ const TICK: Duration = Duration::from_millis(50);
 const CLOSE_GRACE_MS: u64 = 50;
 /// SLI values kept in `status.json`.
 const RECENT: usize = 30;
+/// How long the end waits for the webhook's queue to be delivered.
+const WEBHOOK_DRAIN: Duration = Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
@@ -58,6 +61,8 @@ pub struct Setup<'a> {
     pub header: Header,
     pub traffic: Traffic,
     pub clock: Arc<dyn Clock>,
+    /// `--webhook`: every page (alert, clear, message) is also POSTed there.
+    pub webhook: Option<Hook>,
 }
 
 /// Aborts a task when dropped (an interrupted game day leaves no traffic).
@@ -205,7 +210,18 @@ pub async fn run(s: &Setup<'_>, say: &(dyn Fn(&str) + Sync)) -> Result<EndReason
             folder::append_line(&sli_log, &line).map_err(io_err("appending to", &sli_log))?;
             let kept = s.results.gameday_sli_path(&id);
             folder::append_line(&kept, &line).map_err(io_err("appending to", &kept))?;
-            for t in tracker.close(w) {
+            let transitions = tracker.close(w);
+            if let Some(hook) = &s.webhook {
+                hook.observe(SliNow {
+                    window: w.index,
+                    sli: w.sli(),
+                    long_burn: tracker.burn(h.alert.long_windows),
+                    short_burn: tracker.burn(h.alert.short_windows),
+                    budget_left: tracker.budget_left(),
+                    alert_firing: tracker.firing(),
+                });
+            }
+            for t in transitions {
                 on_transition(s, &t, &append, say)?;
             }
             let long = u64::from(h.alert.long_windows);
@@ -255,6 +271,7 @@ pub async fn run(s: &Setup<'_>, say: &(dyn Fn(&str) + Sync)) -> Result<EndReason
                     .rev()
                     .map(Window::sli)
                     .collect(),
+                webhook: s.webhook.as_ref().map(Hook::counts),
             };
             let path = s.folder.status();
             folder::write_json(&path, &status).map_err(io_err("writing", &path))?;
@@ -302,6 +319,16 @@ pub async fn run(s: &Setup<'_>, say: &(dyn Fn(&str) + Sync)) -> Result<EndReason
     drop(deploy);
     append(EventKind::Ended { reason })?;
     env.shutdown().await;
+    if let Some(hook) = &s.webhook {
+        let c = hook.finish(WEBHOOK_DRAIN).await;
+        say(&format!(
+            "webhook {}: {} message(s) delivered, {} not delivered, {} dropped",
+            hook.url(),
+            c.delivered,
+            c.failed,
+            c.dropped
+        ));
+    }
     Ok(reason)
 }
 
@@ -366,15 +393,33 @@ fn on_transition(
             return Ok(());
         }
     };
+    let page_kind = match kind {
+        EventKind::Alert { .. } => PageKind::Alert,
+        _ => PageKind::Clear,
+    };
     append(kind)?;
-    page(s, &line)?;
+    page(s, page_kind, &line)?;
     say(&line);
     Ok(())
 }
 
-fn page(s: &Setup<'_>, line: &str) -> Result<(), LiveError> {
-    folder::append_line(&s.pager, &format!("{} {line}", s.clock.now()))
-        .map_err(io_err("appending to the pager file", &s.pager))
+/// One line on the pager file (with its time), and the same message to the
+/// webhook if there is one (queued: never waits for it).
+fn page(s: &Setup<'_>, kind: PageKind, line: &str) -> Result<(), LiveError> {
+    let now = s.clock.now();
+    folder::append_line(&s.pager, &format!("{now} {line}"))
+        .map_err(io_err("appending to the pager file", &s.pager))?;
+    if let Some(hook) = &s.webhook {
+        hook.send(Body::new(
+            kind,
+            line,
+            &s.header.id,
+            s.header.on_call.as_deref(),
+            now,
+            hook.sli(),
+        ));
+    }
+    Ok(())
 }
 
 fn fire(
@@ -386,10 +431,15 @@ fn fire(
     match inject.kind {
         InjectKind::Fault => {
             env.arm_faults(&s.fault_rules);
-            say(&format!(
-                "inject: fault on (the fault rules of check {})",
-                s.header.fault_check
-            ));
+            // A blind game day's check name would tell the cause.
+            say(&if s.header.blind {
+                "inject: fault on".to_string()
+            } else {
+                format!(
+                    "inject: fault on (the fault rules of check {})",
+                    s.header.fault_check
+                )
+            });
         }
         InjectKind::RedHerring => {
             let line = serde_json::json!({
@@ -406,14 +456,22 @@ fn fire(
             ));
         }
         InjectKind::CustomerReport => {
-            page(s, &format!("MESSAGE customer report: {}", inject.text))?;
+            page(
+                s,
+                PageKind::Message,
+                &format!("MESSAGE customer report: {}", inject.text),
+            )?;
             say(&format!(
                 "inject: customer report on the pager: {}",
                 inject.text
             ));
         }
         InjectKind::Escalation => {
-            page(s, &format!("MESSAGE escalation: {}", inject.text))?;
+            page(
+                s,
+                PageKind::Message,
+                &format!("MESSAGE escalation: {}", inject.text),
+            )?;
             say(&format!("inject: escalation on the pager: {}", inject.text));
         }
     }

@@ -9,6 +9,7 @@
 //! - `folder`: the game day's folder and the files the processes talk through;
 //! - `live`: the facilitator's loop (service, traffic, injects, windows, deploys);
 //! - `debrief`: the timeline, clocks, SLI and reference fix of one game day;
+//! - `webhook`: alerts, clears and pager messages POSTed to a URL, off the loop;
 //! - `stats`: the clocks of many game days as Kaplan–Meier distributions per language.
 
 pub mod debrief;
@@ -18,3 +19,4 @@ pub mod live;
 pub mod record;
 pub mod sli;
 pub mod stats;
+pub mod webhook;

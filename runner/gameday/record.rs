@@ -33,6 +33,19 @@ pub struct Header {
     /// The check whose fault rules are the fault inject.
     pub fault_check: String,
     pub schedule: Vec<Inject>,
+    /// Who was on call (`--on-call`); absent in records written before it
+    /// was kept (such a game day is selected by no `--engineer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_call: Option<String>,
+    /// Dealt blind (`start --random`): until the game day ends, nothing the
+    /// on-call sees names the drill, its class or its cause. `false` in
+    /// records written before blind game days.
+    #[serde(default)]
+    pub blind: bool,
+    /// The drill's bug class (`drill stats --gameday --class`); absent in
+    /// records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -201,6 +214,33 @@ impl Record {
             EventKind::Ended { reason } => Some((e.at, reason)),
             _ => None,
         })
+    }
+
+    /// A blind game day that has not ended (nor been resolved: a resolve
+    /// whose facilitator was killed before writing the end counts): what
+    /// the on-call sees names no drill, class or cause.
+    pub fn hides_drill(&self) -> bool {
+        self.gameday.blind
+            && self.ended().is_none()
+            && !self.has(|k| matches!(k, EventKind::Resolved))
+    }
+
+    /// The events as the on-call may see them: while [`Record::hides_drill`],
+    /// a judged deploy's failing checks are numbered, not named (as `submit`
+    /// shows a blind attempt's), since a check's name tells the cause.
+    pub fn on_call_events(&self) -> Vec<Event> {
+        let mut events = self.events.clone();
+        if self.hides_drill() {
+            for e in &mut events {
+                if let EventKind::Judged { reasons, .. } = &mut e.kind {
+                    for (i, r) in reasons.iter_mut().enumerate() {
+                        let observed = r.split_once(": ").map_or("failed", |(_, why)| why);
+                        *r = format!("failing check {}: {observed}", i + 1);
+                    }
+                }
+            }
+        }
+        events
     }
 
     pub fn has(&self, pred: impl Fn(&EventKind) -> bool) -> bool {
@@ -409,6 +449,9 @@ pub(crate) fn test_header() -> Header {
         },
         fault_check: "c".into(),
         schedule: vec![],
+        on_call: Some("ana".into()),
+        blind: false,
+        class: Some("missing-timeout".into()),
     }
 }
 
@@ -553,6 +596,66 @@ mod tests {
         assert_eq!(c.resolve, Clock::Censored { at_ms: 60_000 });
         let e = append(&results, "g1", "test", EventKind::Resolved, at(70)).unwrap_err();
         assert!(matches!(e, RecordError::Ended { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_header_without_the_newer_fields_reads_with_their_defaults() {
+        let mut v = serde_json::to_value(header()).unwrap();
+        let m = v.as_object_mut().unwrap();
+        for k in ["on_call", "blind", "class"] {
+            assert!(m.remove(k).is_some(), "{k} is written");
+        }
+        let old: Header = serde_json::from_value(v).unwrap();
+        assert_eq!(
+            (old.on_call, old.blind, old.class),
+            (None, false, None),
+            "an older record: no on-call, not blind, no class"
+        );
+        // None is left out when written, so an older reader sees its own shape.
+        let h = Header {
+            on_call: None,
+            class: None,
+            ..header()
+        };
+        let text = serde_json::to_string(&h).unwrap();
+        assert!(
+            !text.contains("on_call") && !text.contains("class"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_blind_game_day_numbers_its_failing_checks_until_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = ResultsDir::at(dir.path());
+        let h = Header {
+            blind: true,
+            ..header()
+        };
+        create(&results, h, EventKind::Started, at(0)).unwrap();
+        let judged = EventKind::Judged {
+            n: 1,
+            passed: false,
+            reasons: vec!["hung_upstream_is_taken_out_of_rotation: got 504, want 200".into()],
+        };
+        let r = append(&results, "g1", "t", judged.clone(), at(1)).unwrap();
+        assert!(r.hides_drill());
+        let shown = serde_json::to_string(&r.on_call_events()).unwrap();
+        assert!(!shown.contains("hung_upstream"), "{shown}");
+        assert!(
+            shown.contains("failing check 1: got 504, want 200"),
+            "{shown}"
+        );
+        let ended = EventKind::Ended {
+            reason: EndReason::Resolved,
+        };
+        let r = append(&results, "g1", "t", ended, at(2)).unwrap();
+        assert!(!r.hides_drill());
+        assert_eq!(
+            r.on_call_events()[1].kind,
+            judged,
+            "all shown after the end"
+        );
     }
 
     #[test]

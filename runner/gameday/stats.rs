@@ -96,12 +96,19 @@ pub fn load(dirs: &[PathBuf]) -> Loaded {
     }
 }
 
+/// What a blind game day that has not ended shows for its drill.
+pub const HIDDEN: &str = "hidden (blind, not ended)";
+
 /// Which game days: the stats selection's filters that apply to them.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     pub drills: Vec<String>,
     pub scenarios: Vec<String>,
     pub languages: Vec<String>,
+    /// Who was on call (a record that names nobody is left out when given).
+    pub engineers: Vec<String>,
+    /// The drill's bug class (the header's, else `class_of` gives it).
+    pub classes: Vec<String>,
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
 }
@@ -110,7 +117,18 @@ impl Filter {
     pub fn keeps(&self, r: &Record) -> bool {
         let h = &r.gameday;
         let scenario = h.drill.split('/').next().unwrap_or_default();
+        // A blind game day still running is matched by no drill or class:
+        // being selected by one would tell which it is.
+        if r.hides_drill() && !(self.drills.is_empty() && self.classes.is_empty()) {
+            return false;
+        }
         (self.drills.is_empty() || self.drills.contains(&h.drill))
+            && (self.engineers.is_empty()
+                || h.on_call
+                    .as_ref()
+                    .is_some_and(|o| self.engineers.contains(o)))
+            && (self.classes.is_empty()
+                || h.class.as_ref().is_some_and(|c| self.classes.contains(c)))
             && (self.scenarios.is_empty() || self.scenarios.iter().any(|s| s == scenario))
             && (self.languages.is_empty() || self.languages.contains(&h.language))
             && self.since.is_none_or(|t| h.started_at >= t)
@@ -142,8 +160,11 @@ pub struct ClockStats {
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
     pub id: String,
+    /// `hidden (blind, not ended)` for a blind game day that has not ended.
     pub drill: String,
     pub language: String,
+    /// Who was on call; `None` for a record from before it was kept.
+    pub on_call: Option<String>,
     pub started_at: Timestamp,
     /// `None`: not ended (left out of the distributions).
     pub ended: Option<EndReason>,
@@ -201,8 +222,13 @@ pub fn analyze(records: &[&Record], conf: f64) -> GamedayStats {
                 .count();
             Row {
                 id: r.gameday.id.clone(),
-                drill: r.gameday.drill.clone(),
+                drill: if r.hides_drill() {
+                    HIDDEN.to_string()
+                } else {
+                    r.gameday.drill.clone()
+                },
                 language: r.gameday.language.clone(),
+                on_call: r.gameday.on_call.clone(),
                 started_at: r.gameday.started_at,
                 ended: r.ended().map(|(_, reason)| reason),
                 clocks: r.clocks(),
@@ -321,6 +347,7 @@ impl GamedayStats {
             "fix".into(),
             "resolve".into(),
             "deploys (worse)".into(),
+            "on call".into(),
         ]];
         for r in &self.rows {
             let mut row = vec![
@@ -341,6 +368,7 @@ impl GamedayStats {
                 });
             }
             row.push(format!("{} ({})", r.live_deploys, r.worse_deploys));
+            row.push(r.on_call.clone().unwrap_or_else(|| "-".into()));
             rows.push(row);
         }
         rows
@@ -640,6 +668,55 @@ mod tests {
         assert_eq!(rows[1][3], "not ended");
         assert_eq!(rows[1][4], "4");
         assert_eq!(rows[1][6], "running");
+    }
+
+    #[test]
+    fn the_on_call_and_the_class_select_and_a_running_blind_game_day_names_no_drill() {
+        let a = gd("a", "go", [Some(4.0), None, None, None, None], Some(9.0));
+        let mut b = gd("b", "go", [Some(4.0), None, None, None, None], Some(9.0));
+        b.gameday.on_call = Some("lee".into());
+        b.gameday.class = Some("deadlock".into());
+        let mut old = gd("c", "go", [Some(4.0), None, None, None, None], Some(9.0));
+        old.gameday.on_call = None;
+        old.gameday.class = None;
+        let mut running = gd("d", "go", [None, None, None, None, None], None);
+        running
+            .events
+            .retain(|e| !matches!(e.kind, EventKind::Ended { .. }));
+        running.gameday.blind = true;
+        let loaded = Loaded {
+            records: vec![a, b, old, running],
+            damaged: vec![],
+        };
+        let ids = |f: &Filter| -> Vec<String> {
+            select(&loaded, f)
+                .iter()
+                .map(|r| r.gameday.id.clone())
+                .collect()
+        };
+        let by = |who: &str| Filter {
+            engineers: vec![who.into()],
+            ..Filter::default()
+        };
+        assert_eq!(ids(&by("ana")), ["a", "d"]);
+        assert_eq!(ids(&by("lee")), ["b"]);
+        let class = Filter {
+            classes: vec!["missing-timeout".into()],
+            ..Filter::default()
+        };
+        assert_eq!(
+            ids(&class),
+            ["a"],
+            "neither the old record nor the running blind one"
+        );
+        let s = analyze(&select(&loaded, &Filter::default()), 0.95);
+        let d = s.rows.iter().find(|r| r.id == "d").unwrap();
+        assert_eq!(d.drill, HIDDEN);
+        assert_eq!(s.rows.iter().filter(|r| r.drill == HIDDEN).count(), 1);
+        assert_eq!(s.not_ended, 1, "listed, not counted");
+        let table = s.gameday_rows(s.unit());
+        assert_eq!(table[0].last().unwrap(), "on call");
+        assert_eq!(table.iter().filter(|r| r.last().unwrap() == "-").count(), 1);
     }
 
     #[test]

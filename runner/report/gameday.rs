@@ -29,12 +29,17 @@ pub fn debrief_page(d: &Debrief) -> String {
     );
     let _ = write!(
         h,
-        "<h1>Game day debrief: {} ({})</h1><p>{} — started {}; {}.</p>",
+        "<h1>Game day debrief: {} ({})</h1><p>{} — started {}; {}.</p><p>On call: {}{}{}.</p>",
         esc(&d.drill),
         esc(&d.language),
         esc(&d.id),
         esc(&d.started_at.to_string()),
-        esc(&d.status_line())
+        esc(&d.status_line()),
+        esc(d.on_call.as_deref().unwrap_or("not recorded")),
+        d.class
+            .as_deref()
+            .map_or(String::new(), |c| format!("; class {}", esc(c))),
+        if d.blind { "; dealt blind" } else { "" }
     );
     if d.running() {
         h.push_str(r#"<p class="running">This game day has not ended: the clocks not reached are running (not censored), and every figure is as of now.</p>"#);

@@ -578,7 +578,7 @@ fn path_note() -> String {
 }
 
 /// A random number; `RandomState` is seeded from the OS for every process.
-fn random_u64() -> u64 {
+pub(crate) fn random_u64() -> u64 {
     let mut h = RandomState::new().build_hasher();
     h.write_u128(
         std::time::SystemTime::now()
@@ -632,12 +632,19 @@ fn pick_random<'c>(
             catalog.root.display()
         )));
     }
+    Ok(deal(&pool, lang))
+}
+
+/// One drill of a non-empty `pool`, at random, and a language it has
+/// (`lang`, or a random one of the drill's): the blind deal of
+/// `start --random` and of `gameday start --random`.
+pub(crate) fn deal<'c>(pool: &[&'c Drill], lang: Option<&str>) -> (&'c Drill, String) {
     let drill = pool[(random_u64() % pool.len() as u64) as usize];
     let lang = match lang {
         Some(l) => l.to_string(),
         None => drill.languages[(random_u64() % drill.languages.len() as u64) as usize].clone(),
     };
-    Ok((drill, lang))
+    (drill, lang)
 }
 
 /// The engineer's next planned assignment whose drill they have not
