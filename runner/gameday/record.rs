@@ -55,6 +55,8 @@ pub enum MitigationAction {
     Rollback,
     /// The running build restarted with one environment variable changed.
     Set,
+    /// The steady traffic drops a share of its requests at the generator.
+    Shed,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -103,6 +105,11 @@ pub enum EventKind {
         outcome: DeployOutcome,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        /// Requests that got no answer (refused, reset) from when the new
+        /// build was started until the old one had stopped; absent when
+        /// nothing was swapped (and in records written before it was counted).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dropped: Option<u64>,
     },
     /// The deployed build of deploy `n` judged by the drill's checks, in a copy.
     Judged {
@@ -132,11 +139,15 @@ pub enum EventKind {
     /// done and whether the service it started took the traffic.
     Mitigation {
         action: MitigationAction,
-        /// What exactly: the build restarted or rolled back to, or `KEY=VALUE`.
+        /// What exactly: the build restarted or rolled back to, `KEY=VALUE`, or `50%`.
         detail: String,
         outcome: MitigationOutcome,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        /// As a deploy's: requests that got no answer during the swap; absent
+        /// for shedding (nothing swapped) and a start that never became ready.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dropped: Option<u64>,
     },
     Resolved,
     Ended {
@@ -452,6 +463,7 @@ mod tests {
             detail: "HEALTH_TIMEOUT_MS=200".into(),
             outcome: MitigationOutcome::Live,
             reason: None,
+            dropped: None,
         };
         let json = serde_json::to_string(&Event {
             at: at(1),
@@ -503,6 +515,7 @@ mod tests {
                     n: 1,
                     outcome: DeployOutcome::Live,
                     reason: None,
+                    dropped: None,
                 },
             ),
             (
@@ -511,6 +524,7 @@ mod tests {
                     n: 2,
                     outcome: DeployOutcome::Live,
                     reason: None,
+                    dropped: None,
                 },
             ),
             (45, EventKind::Mitigated { windows: 5 }),
