@@ -293,6 +293,7 @@ fn describe(kind: &EventKind) -> (String, Option<&'static str>) {
                 MitigationAction::Restart => format!("restart {detail}"),
                 MitigationAction::Rollback => format!("roll back to {detail}"),
                 MitigationAction::Set => format!("restart with {detail}"),
+                MitigationAction::Shed if detail == "0%" => "shedding stopped".to_string(),
                 MitigationAction::Shed => format!("shed {detail} of the steady traffic"),
             };
             match (action, outcome) {

@@ -476,10 +476,14 @@ pub async fn run(s: &Setup<'_>, say: &(dyn Fn(&str) + Sync)) -> Result<EndReason
                     let percent = (*percent).min(100);
                     let _ = shed_tx.send(percent);
                     let detail = format!("{percent}%");
-                    say(&format!(
-                        "mitigation {}: shedding {detail} of the steady traffic",
-                        req.n
-                    ));
+                    say(&if percent == 0 {
+                        format!("mitigation {}: shedding stopped", req.n)
+                    } else {
+                        format!(
+                            "mitigation {}: shedding {detail} of the steady traffic",
+                            req.n
+                        )
+                    });
                     let change = Change::Mitigation {
                         n: req.n,
                         dir: dir.clone(),
