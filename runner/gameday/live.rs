@@ -585,7 +585,15 @@ pub async fn run(s: &Setup<'_>, say: &(dyn Fn(&str) + Sync)) -> Result<EndReason
             break EndReason::TimeBox;
         }
     };
-    drop(starting);
+    // A start still waiting for its ready line is stopped with the rest.
+    if let Some(st) = starting.take() {
+        drop(st.start);
+        let why = format!(
+            "the game day ended ({}) before it became ready",
+            super::debrief::reason_text(reason)
+        );
+        finish(s, &st.change, None, Some(why), None, s.clock.now())?;
+    }
     // Swaps not over yet: recorded with what was counted so far.
     for sw in settling {
         finish(s, &sw.change, Some(sw.pid), None, Some(sw.dropped), sw.at)?;
