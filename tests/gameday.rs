@@ -846,3 +846,234 @@ fn the_webhook_receives_the_page_with_the_documented_body() {
     };
     assert_eq!((rows("lee"), rows("ana")), (1, 0));
 }
+
+/// Every event of `kind` (by its `event` tag) in the record, as JSON.
+fn events_of(r: &Record, event: &str) -> Vec<serde_json::Value> {
+    r.events
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .filter(|e| e["event"] == event)
+        .collect()
+}
+
+/// The on-call's mitigations and the facilitator's hand-fired injects on
+/// one Go game day: a restart before the fault, the fault and a customer
+/// report fired by hand (and refused the second time), refusals of an
+/// unknown knob and of a rollback with nothing deployed, load shed at the
+/// generator, an unacknowledged page that escalates, then after the
+/// reference fix's deploy a knob set, a restart, and a roll back to the
+/// bugged build (which never becomes ready while its backend is frozen).
+#[test]
+fn the_on_call_mitigates_and_the_facilitator_fires_injects_by_hand() {
+    let _turn = heavy();
+    let mut g = GameDay::start(300);
+    let started = g.wait_for("the traffic's start", Duration::from_secs(120), |k| {
+        matches!(k, EventKind::Started)
+    });
+    let fault_ms = started
+        .gameday
+        .schedule
+        .iter()
+        .find(|i| i.kind == drillkit::gameday::definition::InjectKind::Fault)
+        .unwrap()
+        .at_ms;
+    assert!(
+        fault_ms >= 5000,
+        "the timeline's fault comes after the restart"
+    );
+
+    // Refusals: exit 2 with the reason, nothing recorded.
+    let out = g.on_call(&["mitigate", "rollback"], 2);
+    assert!(
+        util::stderr(&out).contains("nothing was deployed"),
+        "{}",
+        both(&out)
+    );
+    let out = g.on_call(&["mitigate", "set", "NO_SUCH_KNOB=1"], 2);
+    let err = util::stderr(&out);
+    assert!(
+        err.contains("NO_SUCH_KNOB") && err.contains("HEALTH_TIMEOUT_MS"),
+        "the refusal lists the offered knobs: {err}"
+    );
+    g.on_call(&["mitigate", "shed", "150"], 2);
+    g.on_call(&["inject", "no-such-inject"], 2);
+
+    // A restart of the running (bugged) build before the fault: live.
+    let out = g.on_call(&["mitigate", "restart"], 0);
+    let text = util::stdout(&out);
+    assert!(
+        text.contains("live") && text.contains("during the swap"),
+        "{text}"
+    );
+
+    // The facilitator fires the fault now instead of waiting for the timeline.
+    let list = util::stdout(&g.on_call(&["inject", "--list"], 0));
+    for name in ["fault", "red-herring", "customer-report-1", "escalation-1"] {
+        assert!(list.contains(name), "{list}");
+    }
+    g.on_call(&["inject", "fault"], 0);
+    let out = g.on_call(&["inject", "fault"], 2);
+    assert!(
+        util::stderr(&out).contains("already fired"),
+        "{}",
+        both(&out)
+    );
+    g.on_call(&["inject", "customer-report-1"], 0);
+    g.on_call(&["inject", "customer-report-1"], 2);
+    let pager = fs::read_to_string(g.dir.join("pager.log")).unwrap();
+    assert!(pager.contains("MESSAGE customer report"), "{pager}");
+    let listed: serde_json::Value =
+        serde_json::from_slice(&g.on_call(&["inject", "--list", "--json"], 0).stdout).unwrap();
+    let fault = listed["injects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "fault")
+        .unwrap()
+        .clone();
+    assert_eq!(fault["manual"], true, "{listed}");
+
+    let paged = g.wait_for("alert", Duration::from_secs(60), |k| {
+        matches!(k, EventKind::Alert { .. })
+    });
+
+    // Shedding half the traffic: the generator drops it, the SLI counts the rest.
+    g.on_call(&["mitigate", "shed", "50%"], 0);
+    let until = Instant::now() + Duration::from_secs(30);
+    let shed_windows = loop {
+        let lines = fs::read_to_string(g.dir.join("sli.jsonl")).unwrap_or_default();
+        let shed: Vec<serde_json::Value> = lines
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|w| w["shed"].as_u64().unwrap_or(0) > 0)
+            .collect();
+        if shed.len() >= 2 {
+            break shed;
+        }
+        assert!(Instant::now() < until, "no shed windows: {lines}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // 20 requests/s in 1 s windows: half of those intended in a window
+    // shed (`total` counts completions, late ones of earlier requests too).
+    let w = &shed_windows[1];
+    assert!((8..=12).contains(&w["shed"].as_u64().unwrap()), "{w}");
+    let status = util::stdout(&g.on_call(&["status"], 0));
+    assert!(status.contains("shedding      50% now"), "{status}");
+    assert!(
+        status.contains("mitigations") && status.contains("restart"),
+        "{status}"
+    );
+    assert!(status.contains("fault (by hand)"), "{status}");
+    g.on_call(&["mitigate", "shed", "0"], 0);
+
+    // Nobody acknowledges: the page escalates (twice the long window: 20 s).
+    let r = g.wait_for("an escalation", Duration::from_secs(60), |k| {
+        matches!(k, EventKind::Inject { name: Some(n), manual: false, .. } if n == "escalation-1")
+    });
+    let page_at = paged
+        .events
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::Alert { .. }))
+        .unwrap()
+        .at;
+    let escalated_at = r
+        .events
+        .iter()
+        .find(|e| matches!(&e.kind, EventKind::Inject { name: Some(n), .. } if n == "escalation-1"))
+        .unwrap()
+        .at;
+    let after = escalated_at.ms_since(page_at);
+    assert!(
+        (20_000..30_000).contains(&after),
+        "escalated {after} ms after the page"
+    );
+    let pager = fs::read_to_string(g.dir.join("pager.log")).unwrap();
+    assert!(pager.contains("MESSAGE escalation"), "{pager}");
+    g.on_call(&["ack"], 0);
+
+    // The reference fix, deployed; then a knob, a restart and a roll back.
+    util::apply_reference_fix(&g.dir.join("workspace"), DRILL, "go");
+    let out = g.on_call(&["deploy"], 0);
+    assert!(
+        util::stdout(&out).contains("during the swap"),
+        "{}",
+        both(&out)
+    );
+    g.on_call(&["mitigate", "set", "HEALTH_TIMEOUT_MS=300"], 0);
+    g.on_call(&["mitigate", "restart"], 0);
+    // Back to the bugged build: its first round of health probes hangs on
+    // the frozen backend, so it never becomes ready and the fix keeps serving.
+    let out = g.on_call(&["mitigate", "rollback"], 1);
+    assert!(
+        util::stdout(&out).contains("never became ready"),
+        "{}",
+        both(&out)
+    );
+    g.on_call(&["resolve"], 0);
+    assert_eq!(g.wait_end(Duration::from_secs(30)), 0);
+
+    let r = g.record().unwrap();
+    let mitigations = events_of(&r, "mitigation");
+    let summary: Vec<(String, String, String)> = mitigations
+        .iter()
+        .map(|m| {
+            (
+                m["action"].as_str().unwrap().to_string(),
+                m["detail"].as_str().unwrap().to_string(),
+                m["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let s = |a: &str, d: &str, o: &str| (a.to_string(), d.to_string(), o.to_string());
+    assert_eq!(
+        summary,
+        [
+            s("restart", "the original build", "live"),
+            s("shed", "50%", "live"),
+            s("shed", "0%", "live"),
+            s("set", "HEALTH_TIMEOUT_MS=300", "live"),
+            s("restart", "deploy 1's build", "live"),
+            s("rollback", "the original build", "not_ready"),
+        ]
+    );
+    for m in &mitigations {
+        let swapped = m["outcome"] == "live" && m["action"] != "shed";
+        assert_eq!(m["dropped"].is_u64(), swapped, "{m}");
+    }
+    let deploy = events_of(&r, "deploy");
+    assert!(deploy[0]["dropped"].is_u64(), "{deploy:?}");
+    let injects = events_of(&r, "inject");
+    let by_name = |n: &str| injects.iter().find(|i| i["name"] == n).cloned();
+    assert_eq!(by_name("fault").unwrap()["manual"], true);
+    assert_eq!(by_name("customer-report-1").unwrap()["manual"], true);
+    assert_eq!(by_name("escalation-1").unwrap()["manual"], false);
+    assert!(
+        by_name("escalation-2").is_none(),
+        "acknowledged before the 2nd"
+    );
+    assert_eq!(
+        injects.iter().filter(|i| i["name"] == "fault").count(),
+        1,
+        "the timeline does not fire a hand-fired inject again"
+    );
+    for pid in g.service_pids() {
+        assert!(!alive(pid), "service pid {pid} outlived the game day");
+    }
+
+    // The debrief shows them, with the requests dropped by each swap.
+    let out = g.on_call(&["debrief"], 0);
+    let text = util::stdout(&out);
+    eprintln!("{text}\n--- facilitator\n{}", g.facilitator_output());
+    for line in [
+        "fault injected (fired by hand)",
+        "customer report (fired by hand)",
+        "escalation: ",
+        "mitigation: restart the original build: live, ",
+        "mitigation: shed 50% of the steady traffic",
+        "mitigation: restart with HEALTH_TIMEOUT_MS=300: live, ",
+        "mitigation: roll back to the original build: never became ready",
+        "got no answer during the swap",
+    ] {
+        assert!(text.contains(line), "no {line:?} in\n{text}");
+    }
+}

@@ -89,6 +89,7 @@ fn write_gameday(
                 index: i as u64,
                 total: 20,
                 good: *good,
+                shed: 0,
             };
             format!("{}\n", serde_json::to_string(&w).unwrap())
         })
@@ -143,6 +144,7 @@ fn full_events() -> Vec<(f64, EventKind)> {
                 detail: "the bugged build".into(),
                 outcome: MitigationOutcome::Live,
                 reason: None,
+                dropped: Some(2),
             },
         ),
         (
@@ -160,6 +162,7 @@ fn full_events() -> Vec<(f64, EventKind)> {
                 n: 1,
                 outcome: DeployOutcome::BuildFailed,
                 reason: Some("build failed: main.go:12: undefined: x".into()),
+                dropped: None,
             },
         ),
         (
@@ -168,6 +171,7 @@ fn full_events() -> Vec<(f64, EventKind)> {
                 n: 2,
                 outcome: DeployOutcome::Live,
                 reason: None,
+                dropped: Some(0),
             },
         ),
         (
@@ -344,7 +348,7 @@ fn a_debrief_from_the_results_directory_alone_in_the_terminal_as_json_and_as_a_p
         "ALERT fired (burn 17.3x long, 50.0x short)",
         "acknowledged by the on-call",
         "note by ann: looks like the upstream pool",
-        "mitigation: restart the bugged build: live",
+        "mitigation: restart the bugged build: live, 2 requests got no answer during the swap",
         "escalation (fired by hand): paging the secondary",
         "deploy 1: build failed: main.go:12: undefined: x",
         "T+15.0 s",
@@ -585,6 +589,7 @@ fn several(results: &Path) {
                         n: 1,
                         outcome: DeployOutcome::Live,
                         reason: None,
+                        dropped: None,
                     },
                 ));
                 ev.push((

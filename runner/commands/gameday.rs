@@ -1,6 +1,6 @@
 //! `drill gameday`: `start` (the facilitator's process, in the foreground),
-//! and the on-call's `ack`, `note`, `deploy`, `resolve` and `status` from another
-//! terminal. They find the game day from its folder (`--dir`, or any folder
+//! the on-call's `ack`, `note`, `mitigate`, `deploy`, `resolve` and `status`
+//! from another terminal, and the facilitator's `inject` by hand. They find the game day from its folder (`--dir`, or any folder
 //! inside it) and talk through its files (`gameday::folder`).
 
 use std::collections::BTreeSet;
@@ -18,10 +18,16 @@ use crate::builder::{self, BuildError, Cache};
 use crate::catalog::{Catalog, Drill, LanguageSpec, Scenario};
 use crate::error::Failure;
 use crate::exit_code::{self, Kind};
-use crate::gameday::definition::{Definition, InjectKind};
-use crate::gameday::folder::{self, DeployRequest, DeployResult, Folder, Pointer, Status};
+use crate::gameday::definition::{escalation_name, inject_names, Definition, InjectKind};
+use crate::gameday::folder::{
+    self, DeployRequest, DeployResult, Folder, InjectRequest, InjectResult, Mitigate,
+    MitigationRequest, MitigationResult, Pointer, Status,
+};
 use crate::gameday::live::{self, Setup};
-use crate::gameday::record::{self, Clock, DeployOutcome, EndReason, EventKind, Header, Record};
+use crate::gameday::record::{
+    self, Clock, DeployOutcome, EndReason, EventKind, Header, MitigationAction, MitigationOutcome,
+    Record,
+};
 use crate::gameday::{stats as gdstats, webhook};
 use crate::harness::{self, RunOptions};
 use crate::results::ResultsDir;
@@ -53,6 +59,17 @@ pub enum GameDayCommand {
     /// Build the workspace and swap the running service for the new build;
     /// the deployed build is then judged by the drill's acceptance checks.
     Deploy(OnCallArgs),
+    /// Stop the bleeding without a fix: restart, roll back, set a config knob, shed load.
+    ///
+    /// Each is recorded with its time; a restart, roll back or set starts the
+    /// build beside the running one and swaps the traffic as a deploy does,
+    /// counting the requests that got no answer during the swap.
+    Mitigate(MitigateArgs),
+    /// Fire an inject of the timeline by hand (the facilitator), or --list them.
+    ///
+    /// An inject fires once: one the timeline (or a hand) already fired is
+    /// refused. Escalations (escalation-1, ...) fire in order.
+    Inject(InjectArgs),
     /// Add a line to the scribe's timeline, recorded with its time.
     ///
     /// `status` shows the notes; the record keeps them beside the actions.
@@ -123,6 +140,55 @@ pub struct OnCallArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct MitigateArgs {
+    #[command(subcommand)]
+    pub action: MitigateCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MitigateCommand {
+    /// Restart the running build (same binary, same fakes, same settings).
+    Restart(OnCallArgs),
+    /// Go back to the build that served before the last deploy (refused
+    /// when nothing was deployed).
+    Rollback(OnCallArgs),
+    /// Restart the service with a config knob changed: `KEY=VALUE`, KEY one
+    /// of the knobs the scenario offers (the refusal lists them). It stays
+    /// set for later restarts, roll backs and deploys.
+    Set {
+        /// `KEY=VALUE`, e.g. HEALTH_TIMEOUT_MS=200.
+        #[arg(value_name = "KEY=VALUE")]
+        assignment: String,
+        #[command(flatten)]
+        on_call: OnCallArgs,
+    },
+    /// Drop this share of the steady traffic at the generator (0 stops
+    /// shedding). The SLI counts only the requests sent.
+    Shed {
+        /// 0 to 100 (a trailing % is allowed).
+        percent: String,
+        #[command(flatten)]
+        on_call: OnCallArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InjectArgs {
+    /// The inject's name (`fault`, `red-herring`, `customer-report-1`,
+    /// `escalation-1`, ...): see --list.
+    #[arg(required_unless_present = "list", conflicts_with = "list")]
+    pub name: Option<String>,
+    /// List the game day's injects, when each is due and whether it fired.
+    #[arg(long)]
+    pub list: bool,
+    /// With --list: print a JSON object instead of text.
+    #[arg(long, requires = "list")]
+    pub json: bool,
+    #[command(flatten)]
+    pub on_call: OnCallArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct NoteArgs {
     /// What happened or was decided, in a line ("rolled back the config push").
     pub text: String,
@@ -149,6 +215,8 @@ pub fn gameday(ctx: &Context, args: GameDayArgs) -> Result<u8, Failure> {
         GameDayCommand::Note(a) => note(ctx, a),
         GameDayCommand::Resolve(a) => simple(ctx, &a, "resolve", EventKind::Resolved),
         GameDayCommand::Deploy(a) => deploy(ctx, &a),
+        GameDayCommand::Mitigate(a) => mitigate(ctx, a),
+        GameDayCommand::Inject(a) => inject(ctx, &a),
         GameDayCommand::Status(a) => status(ctx, &a),
         GameDayCommand::Debrief(a) => super::debrief::debrief(ctx, a),
     }
@@ -333,17 +401,19 @@ fn start(ctx: &Context, args: StartArgs) -> Result<u8, Failure> {
         outln!("  webhook: {url} (every alert, clear and pager message, as JSON)");
     }
     outln!("  schedule (facilitator's eyes only):");
-    for i in &header.schedule {
-        let what = match i.kind {
-            InjectKind::Fault => "fault",
-            InjectKind::RedHerring => "red herring",
-            InjectKind::CustomerReport => "customer report",
-            InjectKind::Escalation => "escalation",
-        };
+    for (i, name) in header.schedule.iter().zip(inject_names(&header.schedule)) {
         outln!(
-            "    at {:>6.1} s  {what}: {}",
+            "    at {:>6.1} s  {name}: {}",
             i.at_ms as f64 / 1000.0,
             i.text
+        );
+    }
+    let e = &def.timeline.escalation;
+    if e.max > 0 {
+        outln!(
+            "    escalation-1..{}: every {} while the page stays unacknowledged",
+            e.max,
+            secs(e.after_ms)
         );
     }
     outln!("  on-call, in another terminal:");
@@ -353,7 +423,8 @@ fn start(ctx: &Context, args: StartArgs) -> Result<u8, Failure> {
         pager.display(),
         f.service_log().display()
     );
-    outln!("    drill gameday status | ack | note TEXT | deploy | resolve");
+    outln!("    drill gameday status | ack | note TEXT | mitigate ... | deploy | resolve");
+    outln!("  facilitator: drill gameday inject --list | inject NAME");
     outln!("  time box {} s; Ctrl-C ends the game day.", args.time_box);
 
     // Times on the facilitator's terminal count from the traffic's start
@@ -379,6 +450,8 @@ fn start(ctx: &Context, args: StartArgs) -> Result<u8, Failure> {
         results: results.clone(),
         header,
         traffic: def.traffic.clone(),
+        knobs: def.offered_knobs(&workload.env),
+        escalation: def.timeline.escalation.clone(),
         clock: ctx.clock.clone(),
         webhook: hook,
     };
@@ -665,6 +738,7 @@ fn deploy(ctx: &Context, args: &OnCallArgs) -> Result<u8, Failure> {
                     n,
                     outcome: DeployOutcome::BuildFailed,
                     reason: Some(reason.clone()),
+                    dropped: None,
                 },
                 ctx.now(),
             )?;
@@ -702,8 +776,9 @@ fn deploy(ctx: &Context, args: &OnCallArgs) -> Result<u8, Failure> {
     };
     match result.outcome {
         DeployOutcome::Live => outln!(
-            "deploy {n}: live (pid {}); traffic moved, the old build stopped.",
-            result.service_pid.unwrap_or(0)
+            "deploy {n}: live (pid {}); traffic moved, the old build stopped; {} during the swap.",
+            result.service_pid.unwrap_or(0),
+            unanswered(result.dropped.unwrap_or(0))
         ),
         _ => {
             outln!(
@@ -915,11 +990,394 @@ fn status(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
         }
         None => outln!("  no SLI measured yet"),
     }
+    print_actions(&r, live.as_ref())?;
     print_notes(&r)?;
     print_clocks(&r)?;
     Ok(exit_code::SUCCESS)
 }
 
+/// `3 requests got no answer`.
+fn unanswered(n: u64) -> String {
+    match n {
+        1 => "1 request got no answer".to_string(),
+        n => format!("{n} requests got no answer"),
+    }
+}
+
+/// The game day's definition and the scenario's startup timeout, from the
+/// catalog (the knobs, the escalations).
+fn definition_for(ctx: &Context, r: &Record) -> Result<(Definition, Vec<String>, u64), Failure> {
+    let catalog = ctx.catalog()?;
+    let drill = catalog.drill(&r.gameday.drill)?;
+    let scenario = catalog.scenario(&drill.scenario);
+    let workload = Workload::load_for(&scenario.dir, &scenario.suite)
+        .map_err(|e| Failure::new(Kind::Catalog, e))?;
+    let def = Definition::load(&drill.dir, &drill.id, &drill.checks, workload.timeout)
+        .map_err(|e| Failure::new(Kind::Catalog, e))?;
+    let knobs = def.offered_knobs(&workload.env);
+    Ok((def, knobs, scenario.suite.service.startup_timeout_ms))
+}
+
+fn refuse_if_ended(r: &Record) -> Result<(), Failure> {
+    match r.ended() {
+        Some((_, reason)) => Err(Failure::usage(format!(
+            "the game day has ended ({}); nothing more is recorded",
+            reason_text(reason)
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Builds that a rollback can go back to: live deploys less live roll backs.
+fn rollback_depth(r: &Record) -> usize {
+    let mut depth = 0usize;
+    for e in &r.events {
+        match e.kind {
+            EventKind::Deploy {
+                outcome: DeployOutcome::Live,
+                ..
+            } => depth += 1,
+            EventKind::Mitigation {
+                action: MitigationAction::Rollback,
+                outcome: MitigationOutcome::Live,
+                ..
+            } => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    depth
+}
+
+/// Writes `request` as request `n` under `dir` and waits (bounded by
+/// `limit`) for the facilitator's `result.json`.
+fn ask<Req: serde::Serialize, Res: serde::de::DeserializeOwned>(
+    results: &ResultsDir,
+    id: &str,
+    dir: &std::path::Path,
+    request: &Req,
+    what: &str,
+    limit: Duration,
+) -> Result<Res, Failure> {
+    folder::write_json(&dir.join("request.json"), request)
+        .map_err(|e| Failure::environment(format!("{}: {e}", dir.display())))?;
+    let waited = Instant::now();
+    loop {
+        if let Ok(res) = folder::read_json(&dir.join("result.json")) {
+            return Ok(res);
+        }
+        if waited.elapsed() > limit || record::load(results, id)?.ended().is_some() {
+            return Err(Failure::new(
+                Kind::Infrastructure,
+                anyhow::anyhow!(
+                    "{what}: the game day's facilitator did not answer within {} s (has it ended?); the request stays in {}",
+                    limit.as_secs(),
+                    dir.display()
+                ),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn mitigate(ctx: &Context, args: MitigateArgs) -> Result<u8, Failure> {
+    let (wanted, on_call) = match args.action {
+        MitigateCommand::Restart(o) => (Mitigate::Restart, o),
+        MitigateCommand::Rollback(o) => (Mitigate::Rollback, o),
+        MitigateCommand::Set {
+            assignment,
+            on_call,
+        } => {
+            let (key, value) = assignment
+                .split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .filter(|(k, v)| !k.is_empty() && !v.contains(['\n', '\0']))
+                .ok_or_else(|| {
+                    Failure::usage(format!(
+                        "{assignment:?}: give one KEY=VALUE on a line (drill gameday mitigate set HEALTH_TIMEOUT_MS=200)"
+                    ))
+                })?;
+            (Mitigate::Set { key, value }, on_call)
+        }
+        MitigateCommand::Shed { percent, on_call } => {
+            let p = percent
+                .trim()
+                .trim_end_matches('%')
+                .parse::<u32>()
+                .ok()
+                .filter(|p| *p <= 100)
+                .ok_or_else(|| {
+                    Failure::usage(format!(
+                        "shed {percent:?}: give a whole percentage from 0 to 100 (0 stops shedding)"
+                    ))
+                })?;
+            (Mitigate::Shed { percent: p }, on_call)
+        }
+    };
+    let (f, p, results) = locate(ctx, &on_call)?;
+    let r = record::load(&results, &p.id)?;
+    refuse_if_ended(&r)?;
+    let (_, knobs, startup_ms) = definition_for(ctx, &r)?;
+    match &wanted {
+        Mitigate::Set { key, .. } if !knobs.contains(key) => {
+            return Err(Failure::usage(format!(
+                "{key} is not a knob this scenario offers; it offers: {}",
+                if knobs.is_empty() {
+                    "none".to_string()
+                } else {
+                    knobs.join(", ")
+                }
+            )));
+        }
+        Mitigate::Rollback if rollback_depth(&r) == 0 => {
+            return Err(Failure::usage(
+                "nothing was deployed: the original build is running and there is no build before it to roll back to",
+            ));
+        }
+        _ => {}
+    }
+    let (n, dir) = folder::claim(&f.mitigations(), 1)
+        .map_err(|e| Failure::environment(format!("{}: {e}", f.mitigations().display())))?;
+    // A start waits for any deploy or swap in flight, then for its ready line.
+    let limit = Duration::from_millis(2 * startup_ms) + ANSWER_SLACK;
+    let request = MitigationRequest {
+        n,
+        mitigate: wanted,
+    };
+    let res: MitigationResult = ask(
+        &results,
+        &p.id,
+        &dir,
+        &request,
+        &format!("mitigation {n}"),
+        limit,
+    )?;
+    if let Some(why) = res.refused {
+        return Err(Failure::usage(format!("mitigation {n} refused: {why}")));
+    }
+    match (&request.mitigate, res.outcome) {
+        (Mitigate::Shed { percent: 0 }, _) => {
+            outln!("mitigation {n}: shedding stopped; all the steady traffic is sent.");
+        }
+        (Mitigate::Shed { percent }, _) => {
+            outln!(
+                "mitigation {n}: the steady traffic drops {percent}% of its requests at the generator (the SLI counts the ones sent)."
+            );
+        }
+        (_, Some(MitigationOutcome::Live)) => outln!(
+            "mitigation {n}: {} live (pid {}); {} during the swap.",
+            res.detail,
+            res.service_pid.unwrap_or(0),
+            unanswered(res.dropped.unwrap_or(0))
+        ),
+        _ => {
+            outln!(
+                "mitigation {n}: {} never became ready ({}); the old build keeps serving.",
+                res.detail,
+                res.reason.unwrap_or_default()
+            );
+            return Ok(exit_code::FAILED);
+        }
+    }
+    Ok(exit_code::SUCCESS)
+}
+
+/// One inject of the game day, for `inject --list`.
+#[derive(serde::Serialize)]
+struct InjectRow {
+    name: String,
+    kind: InjectKind,
+    /// When the timeline fires it: ms after the traffic starts; `None` for
+    /// escalations (they follow the page).
+    at_ms: Option<u64>,
+    due: String,
+    fired_at: Option<crate::clock::Timestamp>,
+    manual: bool,
+}
+
+fn inject_rows(r: &Record, def: &Definition) -> Vec<InjectRow> {
+    let fired = |name: &str| {
+        r.events.iter().find_map(|e| match &e.kind {
+            EventKind::Inject {
+                name: Some(n),
+                manual,
+                ..
+            } if n == name => Some((e.at, *manual)),
+            _ => None,
+        })
+    };
+    let mut rows: Vec<InjectRow> = inject_names(&r.gameday.schedule)
+        .into_iter()
+        .zip(&r.gameday.schedule)
+        .map(|(name, i)| {
+            let f = fired(&name);
+            InjectRow {
+                kind: i.kind,
+                at_ms: Some(i.at_ms),
+                due: format!("{} after the traffic started", secs(i.at_ms)),
+                fired_at: f.map(|f| f.0),
+                manual: f.is_some_and(|f| f.1),
+                name,
+            }
+        })
+        .collect();
+    let e = &def.timeline.escalation;
+    for k in 1..=e.max {
+        let name = escalation_name(k);
+        let f = fired(&name);
+        rows.push(InjectRow {
+            kind: InjectKind::Escalation,
+            at_ms: None,
+            due: format!(
+                "when the page stays unacknowledged {}",
+                secs(u64::from(k) * e.after_ms)
+            ),
+            fired_at: f.map(|f| f.0),
+            manual: f.is_some_and(|f| f.1),
+            name,
+        });
+    }
+    rows
+}
+
+fn inject(ctx: &Context, args: &InjectArgs) -> Result<u8, Failure> {
+    let (f, p, results) = locate(ctx, &args.on_call)?;
+    let r = record::load(&results, &p.id)?;
+    let (def, _, _) = definition_for(ctx, &r)?;
+    let rows = inject_rows(&r, &def);
+    let Some(name) = args.name.as_deref().filter(|_| !args.list) else {
+        if args.json {
+            let v = serde_json::json!({ "format_version": 1, "id": p.id, "injects": rows });
+            outln!("{}", serde_json::to_string_pretty(&v).expect("serializes"));
+            return Ok(exit_code::SUCCESS);
+        }
+        outln!("Injects of game day {} (facilitator's eyes only):", p.id);
+        for row in &rows {
+            let state = match row.fired_at {
+                Some(at) => format!("fired{} at {at}", if row.manual { " by hand" } else { "" }),
+                None => "not fired".to_string(),
+            };
+            outln!("  {:<18} {:<50} {state}", row.name, row.due);
+        }
+        return Ok(exit_code::SUCCESS);
+    };
+    refuse_if_ended(&r)?;
+    let row = rows.iter().find(|row| row.name == name).ok_or_else(|| {
+        Failure::usage(format!(
+            "no inject {name:?} in this game day; it has: {}",
+            rows.iter()
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    if let Some(at) = row.fired_at {
+        return Err(Failure::usage(format!(
+            "{name} already fired{} at {at} ({}); an inject fires once",
+            if row.manual {
+                " by hand"
+            } else {
+                " (the timeline)"
+            },
+            since_fault(&r, at)
+        )));
+    }
+    let (n, dir) = folder::claim(&f.injects(), 1)
+        .map_err(|e| Failure::environment(format!("{}: {e}", f.injects().display())))?;
+    let res: InjectResult = ask(
+        &results,
+        &p.id,
+        &dir,
+        &InjectRequest {
+            n,
+            name: name.to_string(),
+        },
+        &format!("inject {name}"),
+        ANSWER_SLACK,
+    )?;
+    if let Some(why) = res.refused {
+        return Err(Failure::usage(format!("inject {name} refused: {why}")));
+    }
+    let r = record::load(&results, &p.id)?;
+    let at = r
+        .events
+        .iter()
+        .rev()
+        .find(|e| matches!(&e.kind, EventKind::Inject { name: Some(x), .. } if x == name))
+        .map(|e| e.at);
+    match at {
+        Some(at) => outln!(
+            "inject {name}: fired by hand at {at} ({}).",
+            since_fault(&r, at)
+        ),
+        None => outln!("inject {name}: fired by hand."),
+    }
+    Ok(exit_code::SUCCESS)
+}
+
+/// The injects fired and the mitigations done so far, for `status`.
+fn print_actions(r: &Record, live: Option<&Status>) -> Result<(), Failure> {
+    let when = |at: crate::clock::Timestamp| match r.fault_at() {
+        Some(f) if at >= f => format!("+{}", secs(at.ms_since(f))),
+        _ => "before the fault".to_string(),
+    };
+    let mut injects = Vec::new();
+    let mut mitigations = Vec::new();
+    for e in &r.events {
+        match &e.kind {
+            EventKind::Inject {
+                kind, name, manual, ..
+            } => injects.push(format!(
+                "    {} ({})  {}{}",
+                e.at,
+                when(e.at),
+                name.clone().unwrap_or_else(|| kind.name().to_string()),
+                if *manual { " (by hand)" } else { "" }
+            )),
+            EventKind::Mitigation {
+                action,
+                detail,
+                outcome,
+                dropped,
+                ..
+            } => mitigations.push(format!(
+                "    {} ({})  {} {detail}: {}{}",
+                e.at,
+                when(e.at),
+                live::action_name(*action),
+                match (action, outcome) {
+                    (MitigationAction::Shed, _) => "on",
+                    (_, MitigationOutcome::Live) => "live",
+                    (_, MitigationOutcome::NotReady) => "never became ready",
+                },
+                dropped.map_or(String::new(), |d| format!(
+                    ", {} during the swap",
+                    unanswered(d)
+                ))
+            )),
+            _ => {}
+        }
+    }
+    if !injects.is_empty() {
+        outln!("  injects fired");
+        for l in injects {
+            outln!("{l}");
+        }
+    }
+    if !mitigations.is_empty() {
+        outln!("  mitigations");
+        for l in mitigations {
+            outln!("{l}");
+        }
+    }
+    if let Some(s) = live.filter(|s| s.shed_percent > 0 || s.shed_total > 0) {
+        outln!(
+            "  shedding      {}% now, {} requests shed so far",
+            s.shed_percent,
+            s.shed_total
+        );
+    }
+    Ok(())
+}
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -193,6 +193,15 @@ pub fn reason_text(r: EndReason) -> &'static str {
     }
 }
 
+/// `, 3 requests got no answer during the swap`; nothing when not counted.
+fn dropped_text(dropped: Option<u64>) -> String {
+    match dropped {
+        Some(1) => ", 1 request got no answer during the swap".into(),
+        Some(n) => format!(", {n} requests got no answer during the swap"),
+        None => String::new(),
+    }
+}
+
 fn describe(kind: &EventKind) -> (String, Option<&'static str>) {
     match kind {
         EventKind::Started => ("traffic started".into(), None),
@@ -218,8 +227,16 @@ fn describe(kind: &EventKind) -> (String, Option<&'static str>) {
             (format!("alert cleared (short burn {short_burn:.1}x)"), None)
         }
         EventKind::Ack => ("acknowledged by the on-call".into(), Some("ack")),
-        EventKind::Deploy { n, outcome, reason } => match outcome {
-            DeployOutcome::Live => (format!("deploy {n}: live"), Some("deploy")),
+        EventKind::Deploy {
+            n,
+            outcome,
+            reason,
+            dropped,
+        } => match outcome {
+            DeployOutcome::Live => (
+                format!("deploy {n}: live{}", dropped_text(*dropped)),
+                Some("deploy"),
+            ),
             DeployOutcome::NotReady => (
                 format!(
                     "deploy {n}: never became ready ({})",
@@ -276,20 +293,24 @@ fn describe(kind: &EventKind) -> (String, Option<&'static str>) {
             detail,
             outcome,
             reason,
+            dropped,
         } => {
             let what = match action {
-                MitigationAction::Restart => "restart",
-                MitigationAction::Rollback => "roll back",
-                MitigationAction::Set => "set",
+                MitigationAction::Restart => format!("restart {detail}"),
+                MitigationAction::Rollback => format!("roll back to {detail}"),
+                MitigationAction::Set => format!("restart with {detail}"),
+                MitigationAction::Shed if detail == "0%" => "shedding stopped".to_string(),
+                MitigationAction::Shed => format!("shed {detail} of the steady traffic"),
             };
-            match outcome {
-                MitigationOutcome::Live => (
-                    format!("mitigation: {what} {detail}: live"),
+            match (action, outcome) {
+                (MitigationAction::Shed, _) => (format!("mitigation: {what}"), Some("mitigation")),
+                (_, MitigationOutcome::Live) => (
+                    format!("mitigation: {what}: live{}", dropped_text(*dropped)),
                     Some("mitigation"),
                 ),
-                MitigationOutcome::NotReady => (
+                (_, MitigationOutcome::NotReady) => (
                     format!(
-                        "mitigation: {what} {detail}: never became ready ({})",
+                        "mitigation: {what}: never became ready, the old build kept serving ({})",
                         reason.as_deref().unwrap_or("no reason recorded")
                     ),
                     None,
@@ -649,6 +670,7 @@ mod tests {
                     n: 1,
                     outcome: DeployOutcome::Live,
                     reason: None,
+                    dropped: None,
                 },
             ),
             (

@@ -6,12 +6,14 @@
 //! defaults to a hash of the drill id, so the Go and the Rust game day of a
 //! drill see the same schedule.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::sli::{AlertRule, Slo};
+use crate::clock::Timestamp;
 use crate::harness::faults::{fnv1a64, splitmix64};
 
 pub const FILE: &str = "gameday.toml";
@@ -19,6 +21,10 @@ pub const FORMAT_VERSION: u32 = 1;
 
 const DEFAULT_RED_HERRING: &str =
     "disk usage on /var/log above 85% (log rotation is behind); no action taken";
+const DEFAULT_ESCALATION: &str =
+    "the page is still unacknowledged; escalating to the next level of the on-call rotation";
+/// Escalations sent at most, by default.
+const DEFAULT_ESCALATIONS: u32 = 2;
 const DEFAULT_CUSTOMER_REPORT: &str =
     "a customer writes in: requests to the service have been failing or hanging for a few minutes";
 
@@ -55,6 +61,45 @@ pub struct TimelineSpec {
     pub customer_report: String,
     /// The customer report comes this long after the fault: `[min, max]` seconds.
     pub customer_report_after_s: [f64; 2],
+    /// While the first page stays unacknowledged: escalations and their text.
+    pub escalation: Escalation,
+}
+
+/// The escalation policy: while the first page stays unacknowledged,
+/// escalation `k` (1..=`max`) goes to the pager `k × after_ms` after it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Escalation {
+    pub after_ms: u64,
+    pub max: u32,
+    pub text: String,
+}
+
+impl Escalation {
+    /// The escalation due at `now`, if one is: the next one (`fired + 1`)
+    /// once the page (`paged`, the first alert) has stayed unacknowledged
+    /// for `(fired + 1) × after_ms`, and at most `max` of them.
+    pub fn due(
+        &self,
+        paged: Option<Timestamp>,
+        acked: bool,
+        fired: u32,
+        now: Timestamp,
+    ) -> Option<u32> {
+        let paged = paged?;
+        let next = fired + 1;
+        (!acked && next <= self.max && now >= paged.plus_ms(u64::from(next) * self.after_ms))
+            .then_some(next)
+    }
+
+    /// The pager text of escalation `k`.
+    pub fn message(&self, k: u32) -> String {
+        format!(
+            "{} (escalation {k} of {}, {:.0} s unacknowledged)",
+            self.text,
+            self.max,
+            (u64::from(k) * self.after_ms) as f64 / 1000.0
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -64,6 +109,9 @@ pub struct Definition {
     pub alert: AlertRule,
     pub traffic: Traffic,
     pub timeline: TimelineSpec,
+    /// The config knobs `drill gameday mitigate set` may change (environment
+    /// variables the service reads); `None`: the bench workload's `[service] env` keys.
+    pub knobs: Option<Vec<String>>,
     /// The file it came from; `None`: the defaults.
     pub file: Option<PathBuf>,
 }
@@ -103,6 +151,14 @@ struct Raw {
     traffic: RawTraffic,
     #[serde(default)]
     timeline: RawTimeline,
+    #[serde(default)]
+    mitigations: RawMitigations,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMitigations {
+    knobs: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -138,6 +194,9 @@ struct RawTimeline {
     red_herring_after_s: Option<[f64; 2]>,
     customer_report: Option<String>,
     customer_report_after_s: Option<[f64; 2]>,
+    escalation: Option<String>,
+    escalation_after_s: Option<f64>,
+    escalations: Option<u32>,
 }
 
 impl Definition {
@@ -182,16 +241,24 @@ impl Definition {
 
     fn from_raw(raw: Raw, drill_id: &str, bench_timeout: Duration, file: Option<PathBuf>) -> Self {
         let t = raw.timeline;
+        let window_ms = raw.slo.window_ms.unwrap_or(1000);
+        let long_windows = raw.alert.long_windows.unwrap_or(10);
+        // Default: the page unacknowledged for twice the long alert window.
+        let escalation_after_ms = t
+            .escalation_after_s
+            .map_or(2 * u64::from(long_windows) * window_ms, |s| {
+                (s * 1000.0).round() as u64
+            });
         Definition {
             seed: raw.seed.unwrap_or_else(|| fnv1a64(drill_id.as_bytes())),
             slo: Slo {
                 availability: raw.slo.availability.unwrap_or(0.99),
                 latency_ms: raw.slo.latency_ms.unwrap_or(500),
-                window_ms: raw.slo.window_ms.unwrap_or(1000),
+                window_ms,
             },
             alert: AlertRule {
                 burn_rate: raw.alert.burn_rate.unwrap_or(14.4),
-                long_windows: raw.alert.long_windows.unwrap_or(10),
+                long_windows,
                 short_windows: raw.alert.short_windows.unwrap_or(2),
                 mitigated_windows: raw.alert.mitigated_windows.unwrap_or(5),
             },
@@ -211,7 +278,13 @@ impl Definition {
                     .customer_report
                     .unwrap_or_else(|| DEFAULT_CUSTOMER_REPORT.into()),
                 customer_report_after_s: t.customer_report_after_s.unwrap_or([15.0, 30.0]),
+                escalation: Escalation {
+                    after_ms: escalation_after_ms,
+                    max: t.escalations.unwrap_or(DEFAULT_ESCALATIONS),
+                    text: t.escalation.unwrap_or_else(|| DEFAULT_ESCALATION.into()),
+                },
             },
+            knobs: raw.mitigations.knobs,
             file,
         }
     }
@@ -250,6 +323,19 @@ impl Definition {
                 ));
             }
         }
+        if t.escalation.after_ms < 1000 {
+            return Err("timeline.escalation_after_s: at least 1 second".into());
+        }
+        if t.escalation.max > 10 {
+            return Err("timeline.escalations: at most 10".into());
+        }
+        if let Some(knobs) = &self.knobs {
+            if let Some(k) = knobs.iter().find(|k| !is_env_name(k)) {
+                return Err(format!(
+                    "mitigations.knobs {k:?}: an environment variable name (letters, digits, _)"
+                ));
+            }
+        }
         if let Some(c) = &t.fault_check {
             if !checks.contains(c) {
                 return Err(format!(
@@ -267,6 +353,15 @@ impl Definition {
             .fault_check
             .as_deref()
             .or(checks.first().map(String::as_str))
+    }
+
+    /// The knobs `mitigate set` offers: `mitigations.knobs`, else the keys
+    /// of the bench workload's `[service] env` (sorted).
+    pub fn offered_knobs(&self, bench_env: &BTreeMap<String, String>) -> Vec<String> {
+        match &self.knobs {
+            Some(k) => k.clone(),
+            None => bench_env.keys().cloned().collect(),
+        }
     }
 
     /// The injects, in time order: a pure function of the definition.
@@ -299,6 +394,50 @@ impl Definition {
         ];
         injects.sort_by_key(|i| i.at_ms);
         injects
+    }
+}
+
+fn is_env_name(k: &str) -> bool {
+    !k.is_empty()
+        && !k.starts_with(|c: char| c.is_ascii_digit())
+        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The stable names of a schedule's injects, in its order: `fault`,
+/// `red-herring`, and `customer-report-<k>`, `escalation-<k>` numbered
+/// from 1 in time order (the kinds a timeline may hold several of).
+pub fn inject_names(schedule: &[Inject]) -> Vec<String> {
+    let mut seen: BTreeMap<&'static str, u32> = BTreeMap::new();
+    schedule
+        .iter()
+        .map(|i| {
+            let base = i.kind.name();
+            match i.kind {
+                InjectKind::Fault | InjectKind::RedHerring => base.to_string(),
+                InjectKind::CustomerReport | InjectKind::Escalation => {
+                    let k = seen.entry(base).or_insert(0);
+                    *k += 1;
+                    format!("{base}-{k}")
+                }
+            }
+        })
+        .collect()
+}
+
+/// The name of escalation `k` (it is not on the schedule: it depends on the page).
+pub fn escalation_name(k: u32) -> String {
+    format!("{}-{k}", InjectKind::Escalation.name())
+}
+
+impl InjectKind {
+    /// The kind in an inject's name: `fault`, `red-herring`, `customer-report`, `escalation`.
+    pub fn name(self) -> &'static str {
+        match self {
+            InjectKind::Fault => "fault",
+            InjectKind::RedHerring => "red-herring",
+            InjectKind::CustomerReport => "customer-report",
+            InjectKind::Escalation => "escalation",
+        }
     }
 }
 
@@ -369,5 +508,130 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("format_version"), "{e}");
+    }
+
+    #[test]
+    fn schedule_names_are_derived_from_kinds_and_order_and_stay_stable() {
+        let d = Definition::load(
+            Path::new("/nonexistent"),
+            "s/bug",
+            &checks(),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let s = d.schedule();
+        let mut names = inject_names(&s);
+        assert_eq!(names, inject_names(&d.schedule()), "the same every time");
+        names.sort();
+        assert_eq!(names, ["customer-report-1", "fault", "red-herring"]);
+        let at = |kind, at_ms| Inject {
+            at_ms,
+            kind,
+            text: String::new(),
+        };
+        let more = [
+            at(InjectKind::RedHerring, 1),
+            at(InjectKind::CustomerReport, 2),
+            at(InjectKind::Fault, 3),
+            at(InjectKind::CustomerReport, 4),
+            at(InjectKind::Escalation, 5),
+        ];
+        assert_eq!(
+            inject_names(&more),
+            [
+                "red-herring",
+                "customer-report-1",
+                "fault",
+                "customer-report-2",
+                "escalation-1"
+            ]
+        );
+        assert_eq!(escalation_name(2), "escalation-2");
+    }
+
+    #[test]
+    fn escalations_follow_an_unacknowledged_page_at_most_max_times() {
+        use crate::clock::{Clock, TestClock};
+        let d = Definition::load(
+            Path::new("/nonexistent"),
+            "s/bug",
+            &checks(),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let e = &d.timeline.escalation;
+        assert_eq!(e.after_ms, 20_000, "twice the long window of 10 x 1 s");
+        assert_eq!(e.max, 2);
+        let clock = TestClock::at(Timestamp::from_unix_ms(1_000_000));
+        let paged = clock.now();
+        assert_eq!(
+            e.due(None, false, 0, clock.now()),
+            None,
+            "no page, no escalation"
+        );
+        clock.advance_secs(19);
+        assert_eq!(e.due(Some(paged), false, 0, clock.now()), None);
+        clock.advance_secs(1);
+        assert_eq!(e.due(Some(paged), false, 0, clock.now()), Some(1));
+        assert_eq!(
+            e.due(Some(paged), true, 0, clock.now()),
+            None,
+            "acknowledged"
+        );
+        assert_eq!(
+            e.due(Some(paged), false, 1, clock.now()),
+            None,
+            "the 2nd at 40 s"
+        );
+        clock.advance_secs(20);
+        assert_eq!(e.due(Some(paged), false, 1, clock.now()), Some(2));
+        clock.advance_secs(600);
+        assert_eq!(e.due(Some(paged), false, 2, clock.now()), None, "at most 2");
+        assert!(
+            e.message(2).contains("escalation 2 of 2, 40 s"),
+            "{}",
+            e.message(2)
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(FILE),
+            "[timeline]\nescalation_after_s = 3\nescalations = 1\n[mitigations]\nknobs = [\"A_B\"]\n",
+        )
+        .unwrap();
+        let d = Definition::load(dir.path(), "s/bug", &checks(), Duration::from_secs(5)).unwrap();
+        assert_eq!(d.timeline.escalation.after_ms, 3000);
+        assert_eq!(d.timeline.escalation.max, 1);
+        assert_eq!(d.offered_knobs(&BTreeMap::new()), ["A_B"]);
+        std::fs::write(dir.path().join(FILE), "[mitigations]\nknobs = [\"a-b\"]\n").unwrap();
+        let e = Definition::load(dir.path(), "s/bug", &checks(), Duration::from_secs(5))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mitigations.knobs"), "{e}");
+        std::fs::write(
+            dir.path().join(FILE),
+            "[timeline]\nescalation_after_s = 0.2\n",
+        )
+        .unwrap();
+        let e = Definition::load(dir.path(), "s/bug", &checks(), Duration::from_secs(5))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("escalation_after_s"), "{e}");
+    }
+
+    #[test]
+    fn the_default_knobs_are_the_bench_env_keys() {
+        let d = Definition::load(
+            Path::new("/nonexistent"),
+            "s/bug",
+            &checks(),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let env: BTreeMap<String, String> =
+            [("B".to_string(), "1".to_string()), ("A".into(), "2".into())]
+                .into_iter()
+                .collect();
+        assert_eq!(d.offered_knobs(&env), ["A", "B"]);
     }
 }

@@ -9,6 +9,8 @@
 //! <dir>/status.json           the facilitator's latest SLI, budget and alert state
 //! <dir>/sli.jsonl             every closed SLI window, one JSON line each
 //! <dir>/deploys/<n>/          deploy n: its build copy, binary, request and result
+//! <dir>/mitigations/<n>/      mitigation n: request and result
+//! <dir>/injects/<n>/          inject fired by hand n: request and result
 //! ```
 //!
 //! Every JSON file is replaced atomically (a temporary file renamed over
@@ -55,6 +57,12 @@ pub struct Status {
     /// `--webhook`: messages delivered, not delivered, dropped so far.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<crate::gameday::webhook::Counts>,
+    /// The share of the steady traffic shed at the generator now (`mitigate shed`).
+    #[serde(default)]
+    pub shed_percent: u32,
+    /// Requests shed so far.
+    #[serde(default)]
+    pub shed_total: u64,
 }
 
 /// A deploy the on-call asks for; the facilitator answers in `result.json`.
@@ -70,6 +78,88 @@ pub struct DeployResult {
     pub outcome: crate::gameday::record::DeployOutcome,
     pub reason: Option<String>,
     pub service_pid: Option<i32>,
+    /// Requests that got no answer during the swap (live only).
+    #[serde(default)]
+    pub dropped: Option<u64>,
+}
+
+/// What `drill gameday mitigate` asks the facilitator for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Mitigate {
+    Restart,
+    Rollback,
+    Set { key: String, value: String },
+    Shed { percent: u32 },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MitigationRequest {
+    pub n: u32,
+    #[serde(flatten)]
+    pub mitigate: Mitigate,
+}
+
+/// The facilitator's answer: done (`outcome`), or `refused` and why.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MitigationResult {
+    pub n: u32,
+    pub outcome: Option<crate::gameday::record::MitigationOutcome>,
+    pub refused: Option<String>,
+    pub detail: String,
+    pub reason: Option<String>,
+    pub dropped: Option<u64>,
+    pub service_pid: Option<i32>,
+}
+
+/// An inject `drill gameday inject NAME` asks the facilitator to fire.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InjectRequest {
+    pub n: u32,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InjectResult {
+    pub n: u32,
+    pub name: String,
+    /// Why it was not fired (already fired, unknown); `None`: fired.
+    pub refused: Option<String>,
+}
+
+/// Claims the next free request number under `base` by creating its
+/// folder (a failed `mkdir` means another process took that number).
+pub fn claim(base: &Path, from: u32) -> io::Result<(u32, PathBuf)> {
+    fs::create_dir_all(base)?;
+    let mut n = from.max(1);
+    loop {
+        let d = base.join(n.to_string());
+        match fs::create_dir(&d) {
+            Ok(()) => return Ok((n, d)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => n += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The oldest request under `base` (`<n>/request.json`) not yet answered
+/// (no `<n>/result.json`).
+pub fn next_request<T: DeserializeOwned>(base: &Path) -> Option<(PathBuf, T)> {
+    let mut ns: Vec<u32> = fs::read_dir(base)
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    ns.sort_unstable();
+    ns.into_iter().find_map(|n| {
+        let dir = base.join(n.to_string());
+        if dir.join("result.json").exists() {
+            return None;
+        }
+        read_json::<T>(&dir.join("request.json"))
+            .ok()
+            .map(|r| (dir, r))
+    })
 }
 
 impl Folder {
@@ -109,6 +199,12 @@ impl Folder {
     }
     pub fn deploys(&self) -> PathBuf {
         self.root.join("deploys")
+    }
+    pub fn mitigations(&self) -> PathBuf {
+        self.root.join("mitigations")
+    }
+    pub fn injects(&self) -> PathBuf {
+        self.root.join("injects")
     }
 
     pub fn pointer(&self) -> io::Result<Pointer> {
@@ -171,5 +267,48 @@ mod tests {
         assert_eq!(found.root, f.root);
         assert_eq!(found.pointer().unwrap().id, "g");
         assert!(Folder::find(Path::new("/")).is_none());
+    }
+
+    #[test]
+    fn requests_are_claimed_once_and_answered_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("injects");
+        let (a, da) = claim(&base, 1).unwrap();
+        let (b, db) = claim(&base, 1).unwrap();
+        assert_eq!((a, b), (1, 2));
+        assert!(
+            next_request::<InjectRequest>(&base).is_none(),
+            "no request written yet"
+        );
+        for (n, d) in [(b, &db), (a, &da)] {
+            let r = InjectRequest {
+                n,
+                name: format!("x{n}"),
+            };
+            write_json(&d.join("request.json"), &r).unwrap();
+        }
+        let (d, r) = next_request::<InjectRequest>(&base).unwrap();
+        assert_eq!((d, r.name.as_str()), (da.clone(), "x1"));
+        write_json(
+            &da.join("result.json"),
+            &InjectResult {
+                n: 1,
+                name: "x1".into(),
+                refused: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(next_request::<InjectRequest>(&base).unwrap().1.n, 2);
+        let m = MitigationRequest {
+            n: 1,
+            mitigate: Mitigate::Set {
+                key: "K".into(),
+                value: "v".into(),
+            },
+        };
+        let json = serde_json::to_string(&m).unwrap();
+        assert!(json.contains(r#""action":"set""#), "{json}");
+        let back: MitigationRequest = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.mitigate, m.mitigate);
     }
 }

@@ -68,6 +68,8 @@ pub enum MitigationAction {
     Rollback,
     /// The running build restarted with one environment variable changed.
     Set,
+    /// The steady traffic drops a share of its requests at the generator.
+    Shed,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -116,6 +118,11 @@ pub enum EventKind {
         outcome: DeployOutcome,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        /// Requests that got no answer (refused, reset) from when the new
+        /// build was started until the old one had stopped; absent when
+        /// nothing was swapped (and in records written before it was counted).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dropped: Option<u64>,
     },
     /// The deployed build of deploy `n` judged by the drill's checks, in a copy.
     Judged {
@@ -145,11 +152,15 @@ pub enum EventKind {
     /// done and whether the service it started took the traffic.
     Mitigation {
         action: MitigationAction,
-        /// What exactly: the build restarted or rolled back to, or `KEY=VALUE`.
+        /// What exactly: the build restarted or rolled back to, `KEY=VALUE`, or `50%`.
         detail: String,
         outcome: MitigationOutcome,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        /// As a deploy's: requests that got no answer during the swap; absent
+        /// for shedding (nothing swapped) and a start that never became ready.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dropped: Option<u64>,
     },
     Resolved,
     Ended {
@@ -495,6 +506,7 @@ mod tests {
             detail: "HEALTH_TIMEOUT_MS=200".into(),
             outcome: MitigationOutcome::Live,
             reason: None,
+            dropped: None,
         };
         let json = serde_json::to_string(&Event {
             at: at(1),
@@ -546,6 +558,7 @@ mod tests {
                     n: 1,
                     outcome: DeployOutcome::Live,
                     reason: None,
+                    dropped: None,
                 },
             ),
             (
@@ -554,6 +567,7 @@ mod tests {
                     n: 2,
                     outcome: DeployOutcome::Live,
                     reason: None,
+                    dropped: None,
                 },
             ),
             (45, EventKind::Mitigated { windows: 5 }),

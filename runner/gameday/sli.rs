@@ -48,6 +48,21 @@ pub struct Window {
     pub index: u64,
     pub total: u64,
     pub good: u64,
+    /// Requests intended in this window that load shedding
+    /// (`mitigate shed`) dropped at the generator: never sent, not in `total`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Whether load shedding at `percent` drops request `seq`: exactly
+/// `percent` of every 100 consecutive requests, spread evenly.
+pub fn sheds(seq: u64, percent: u32) -> bool {
+    let p = u64::from(percent.min(100));
+    (seq + 1) * p / 100 != seq * p / 100
 }
 
 impl Window {
@@ -235,7 +250,12 @@ mod tests {
     }
 
     fn w(index: u64, total: u64, good: u64) -> Window {
-        Window { index, total, good }
+        Window {
+            index,
+            total,
+            good,
+            shed: 0,
+        }
     }
 
     #[test]
@@ -339,5 +359,16 @@ mod tests {
         for i in 0..10 {
             assert!(t.close(w(i, 20, 20)).is_empty());
         }
+    }
+
+    #[test]
+    fn shedding_drops_its_share_of_every_hundred_requests_spread_out() {
+        for p in [0, 1, 10, 33, 50, 99, 100] {
+            let dropped = (0..1000).filter(|&seq| sheds(seq, p)).count();
+            assert_eq!(dropped as u32, 10 * p, "{p}%");
+        }
+        let half: Vec<bool> = (0..6).map(|seq| sheds(seq, 50)).collect();
+        assert_eq!(half, [false, true, false, true, false, true]);
+        assert!((0..100).all(|seq| sheds(seq, 250)), "above 100 is 100");
     }
 }

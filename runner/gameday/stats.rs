@@ -492,6 +492,7 @@ mod tests {
                     n: 1,
                     outcome: DeployOutcome::Live,
                     reason: None,
+                    dropped: None,
                 },
             ));
             ev.push((

@@ -325,14 +325,17 @@ impl Env {
         }
     }
 
-    /// Makes a started replacement the service (its address from now on)
-    /// and stops the one it replaces (SIGTERM, then SIGKILL to its group
-    /// after the teardown grace) in the background: a deploy's switch.
-    pub fn switch_to(&mut self, next: Started) {
-        let mut old = std::mem::replace(&mut self.child, next.0.child);
-        let old_readers = std::mem::replace(&mut self.readers, next.0.readers);
-        self.addr = next.0.addr;
-        self.base_url = format!("http://{}", next.0.addr);
+    /// Makes a started replacement the service (its address and its
+    /// environment from now on) and stops the one it replaces (SIGTERM, then
+    /// SIGKILL to its group after the teardown grace) in the background: a
+    /// deploy's switch. The handle finishes once the old one is stopped.
+    pub fn switch_to(&mut self, next: Started) -> JoinHandle<()> {
+        let Started(launched, launch) = next;
+        let mut old = std::mem::replace(&mut self.child, launched.child);
+        let old_readers = std::mem::replace(&mut self.readers, launched.readers);
+        self.addr = launched.addr;
+        self.base_url = format!("http://{}", launched.addr);
+        self.launch = launch;
         let was_running = self.exit.take().is_none();
         tokio::spawn(async move {
             if was_running {
@@ -340,7 +343,12 @@ impl Env {
             }
             let mut readers = old_readers;
             drain(&mut readers).await;
-        });
+        })
+    }
+
+    /// The binary the service runs now.
+    pub fn binary(&self) -> &Path {
+        &self.launch.binary
     }
 
     /// `http://127.0.0.1:PORT` of the service.
@@ -448,7 +456,7 @@ pub struct Replacement {
 
 /// A replacement that printed its ready line; [`Env::switch_to`] makes it
 /// the service. Dropped instead, its process group is killed.
-pub struct Started(Launched);
+pub struct Started(Launched, Launch);
 
 impl Started {
     pub fn addr(&self) -> SocketAddr {
@@ -458,16 +466,31 @@ impl Started {
     pub fn pid(&self) -> i32 {
         self.0.child.pid()
     }
+
+    pub fn binary(&self) -> &Path {
+        &self.1.binary
+    }
 }
 
 impl Replacement {
+    /// The same, with environment variable `key` set to `value` (added, or
+    /// replacing the value the service runs with).
+    pub fn with_env(mut self, key: &str, value: &str) -> Replacement {
+        match self.launch.env.iter_mut().find(|(k, _)| k == key) {
+            Some((_, v)) => *v = value.to_string(),
+            None => self.launch.env.push((key.to_string(), value.to_string())),
+        }
+        self
+    }
+
     /// Starts it and waits for its ready line (bounded by the suite's startup timeout).
     pub async fn start(self) -> Result<Started, EnvError> {
         check_binary(&self.launch.binary)?;
-        self.launch
+        let launched = self
+            .launch
             .start(&self.run_dir, &self.logs, &self.log_tx)
-            .await
-            .map(Started)
+            .await?;
+        Ok(Started(launched, self.launch))
     }
 }
 
