@@ -429,6 +429,14 @@ fn a_kill_9_of_the_facilitator_takes_its_service_down_and_loses_no_recorded_even
     assert!(matches!(after.clocks().resolve, Clock::Running));
     // The on-call's commands still work on what was recorded.
     g.on_call(&["status"], 0);
+    // A request nobody will answer fails at once, naming why (exit 5),
+    // instead of waiting out the answer's limit.
+    let out = g.on_call(&["mitigate", "restart"], 5);
+    let text = both(&out);
+    assert!(
+        text.contains("is no longer running, so nothing will answer"),
+        "{text}"
+    );
 }
 
 /// A game day's folder and record as `start` leaves them, without a

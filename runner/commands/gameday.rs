@@ -766,6 +766,9 @@ fn deploy(ctx: &Context, args: &OnCallArgs) -> Result<u8, Failure> {
         if let Ok(res) = folder::read_json(&dir.join("result.json")) {
             break res;
         }
+        if let Some(pid) = facilitator_gone(&f) {
+            return Err(facilitator_gone_failure(&format!("deploy {n}"), pid, &dir));
+        }
         if waited.elapsed() > limit || record::load(&results, &p.id)?.ended().is_some() {
             return Err(Failure::new(
                 Kind::Infrastructure,
@@ -1050,7 +1053,26 @@ fn rollback_depth(r: &Record) -> usize {
 
 /// Writes `request` as request `n` under `dir` and waits (bounded by
 /// `limit`) for the facilitator's `result.json`.
+/// The facilitator's pid when its process is gone (killed, crashed) while
+/// its status file says the game day runs: nothing will answer a request.
+fn facilitator_gone(f: &Folder) -> Option<i32> {
+    let status: Status = folder::read_json(&f.status()).ok()?;
+    let pid = i32::try_from(status.pid).ok()?;
+    crate::scratch::pid_gone(pid).then_some(pid)
+}
+
+fn facilitator_gone_failure(what: &str, pid: i32, dir: &std::path::Path) -> Failure {
+    Failure::new(
+        Kind::Infrastructure,
+        anyhow::anyhow!(
+            "{what}: the game day's facilitator (pid {pid}) is no longer running, so nothing will answer; the request stays in {}. Start a new game day, or `drill gameday debrief` this one",
+            dir.display()
+        ),
+    )
+}
+
 fn ask<Req: serde::Serialize, Res: serde::de::DeserializeOwned>(
+    f: &Folder,
     results: &ResultsDir,
     id: &str,
     dir: &std::path::Path,
@@ -1064,6 +1086,9 @@ fn ask<Req: serde::Serialize, Res: serde::de::DeserializeOwned>(
     loop {
         if let Ok(res) = folder::read_json(&dir.join("result.json")) {
             return Ok(res);
+        }
+        if let Some(pid) = facilitator_gone(f) {
+            return Err(facilitator_gone_failure(what, pid, dir));
         }
         if waited.elapsed() > limit || record::load(results, id)?.ended().is_some() {
             return Err(Failure::new(
@@ -1144,6 +1169,7 @@ fn mitigate(ctx: &Context, args: MitigateArgs) -> Result<u8, Failure> {
         mitigate: wanted,
     };
     let res: MitigationResult = ask(
+        &f,
         &results,
         &p.id,
         &dir,
@@ -1284,6 +1310,7 @@ fn inject(ctx: &Context, args: &InjectArgs) -> Result<u8, Failure> {
     let (n, dir) = folder::claim(&f.injects(), 1)
         .map_err(|e| Failure::environment(format!("{}: {e}", f.injects().display())))?;
     let res: InjectResult = ask(
+        &f,
         &results,
         &p.id,
         &dir,
