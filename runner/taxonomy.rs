@@ -55,6 +55,10 @@ pub const CLASSES: &[BugClass] = &[
         "Unbounded queue or buffering (memory blow-up under load)",
     ),
     c(
+        "unbounded-growth",
+        "Per-key state never evicted (a map that grows with every key seen)",
+    ),
+    c(
         "shutdown-loss",
         "Graceful shutdown that drops or duplicates in-flight work",
     ),
@@ -99,6 +103,7 @@ pub fn cause_words(id: &str) -> &'static [&'static str] {
         "blocked-sender" => &["channel", "unbuffered", "blocked"],
         "lock-across-io" => &["lock", "mutex", "convoy", "contention"],
         "unbounded-buffer" => &["buffer", "unbounded"],
+        "unbounded-growth" => &["evict", "unbounded", "sweep"],
         "shutdown-loss" => &["drain", "graceful", "sigterm"],
         "task-leak" => &["leak", "goroutine"],
         "resource-leak" => &["leak"],
