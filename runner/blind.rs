@@ -2,8 +2,10 @@
 //!
 //! One history per results directory (attempt records, test-clock ones
 //! included, and imported CSV batches) answers three questions:
-//! - which drills an engineer has attempted, in any language (never dealt
-//!   again by `--random` or `--next`; a forced `start ID` on one is a repeat);
+//! - which drills an engineer has met: attempted in any language, or played
+//!   on call in a game day, whose debrief shows the cause (never dealt again
+//!   by `--random` or `--next`; a forced `start ID` on an attempted one is a
+//!   repeat);
 //! - which blind attempts are open;
 //! - which drills could be the one an open blind attempt was dealt (its
 //!   *pool*: the drills it could have been dealt when it started). `drill list` and
@@ -39,6 +41,9 @@ pub struct History {
     /// The blind game days not ended (`engineer`: who is on call). Kept
     /// apart from `attempts`: a game day is not an attempt of the drill.
     pub open_blind_gamedays: Vec<Seen>,
+    /// Every game day with its on-call (`engineer`), ended or not: its
+    /// debrief shows the cause, so its drill counts as met for a deal.
+    pub gamedays: Vec<Seen>,
 }
 
 impl History {
@@ -81,23 +86,28 @@ impl History {
             );
         }
         attempts.sort_by(|a, b| (a.started, &a.id).cmp(&(b.started, &b.id)));
-        let open_blind_gamedays = crate::gameday::stats::load(&[results.root().to_path_buf()])
-            .records
-            .into_iter()
-            .filter(|r| r.hides_drill())
-            .map(|r| Seen {
+        let mut open_blind_gamedays = Vec::new();
+        let mut gamedays = Vec::new();
+        for r in crate::gameday::stats::load(&[results.root().to_path_buf()]).records {
+            let hides = r.hides_drill();
+            let seen = Seen {
+                open: r.ended().is_none(),
+                blind: r.gameday.blind,
                 id: r.gameday.id,
                 engineer: r.gameday.on_call.unwrap_or_default(),
                 drill: r.gameday.drill,
                 language: r.gameday.language,
                 started: r.gameday.started_at,
-                open: true,
-                blind: true,
-            })
-            .collect();
+            };
+            if hides {
+                open_blind_gamedays.push(seen.clone());
+            }
+            gamedays.push(seen);
+        }
         History {
             attempts,
             open_blind_gamedays,
+            gamedays,
         }
     }
 
@@ -112,11 +122,12 @@ impl History {
             .filter(move |a| a.engineer == engineer && a.drill == drill)
     }
 
-    /// The drills `engineer` had attempted (in any language) before `before`
-    /// (everything, with `None`).
+    /// The drills `engineer` had met (attempted in any language, or played
+    /// on call in a game day) before `before` (everything, with `None`).
     pub fn seen_by(&self, engineer: &str, before: Option<Timestamp>) -> BTreeSet<&str> {
         self.attempts
             .iter()
+            .chain(&self.gamedays)
             .filter(|a| a.engineer == engineer && before.is_none_or(|t| a.started < t))
             .map(|a| a.drill.as_str())
             .collect()
@@ -257,8 +268,18 @@ mod tests {
                 seen("3", "ada", "s/c", "2030-01-01T11:00:00Z", true, true),
             ],
             open_blind_gamedays: vec![],
+            gamedays: vec![seen(
+                "g1",
+                "bob",
+                "s/d",
+                "2030-01-01T08:00:00Z",
+                false,
+                false,
+            )],
         };
         assert_eq!(h.seen_by("ada", None), BTreeSet::from(["s/a", "s/c"]));
+        // A game day played on call counts as met: its debrief showed the cause.
+        assert_eq!(h.seen_by("bob", None), BTreeSet::from(["s/b", "s/d"]));
         let before = "2030-01-01T11:00:00Z".parse().ok();
         assert_eq!(h.seen_by("ada", before), BTreeSet::from(["s/a"]));
         assert_eq!(h.attempts_on("ada", "s/a").count(), 1);

@@ -28,7 +28,7 @@ use crate::gameday::record::{
     self, Clock, DeployOutcome, EndReason, EventKind, Header, MitigationAction, MitigationOutcome,
     Record,
 };
-use crate::gameday::{stats as gdstats, webhook};
+use crate::gameday::webhook;
 use crate::harness::{self, RunOptions};
 use crate::results::ResultsDir;
 use crate::scratch::Scratch;
@@ -556,15 +556,7 @@ fn deal<'c>(
         .map(|d| d.id.as_str())
         .collect();
     let history = History::load(results);
-    let mut seen = history.seen_by(on_call, None);
-    let played = gdstats::load(&[results.root().to_path_buf()]);
-    seen.extend(
-        played
-            .records
-            .iter()
-            .filter(|r| r.gameday.on_call.as_deref() == Some(on_call))
-            .map(|r| r.gameday.drill.as_str()),
-    );
+    let seen = history.seen_by(on_call, None);
     let candidates: Vec<&Drill> = blind::pool_before(catalog, &BTreeSet::new(), lang)
         .into_iter()
         .filter(|d| ready.contains(d.id.as_str()))

@@ -600,8 +600,8 @@ fn attempt_id(now: Timestamp, engineer: &str) -> String {
     )
 }
 
-/// A random drill the engineer has not attempted in any language, and a
-/// language it has (`lang`, or a random one of the drill's).
+/// A random drill the engineer has not met (attempted in any language, or
+/// played on call in a game day), and a language it has (`lang`, or a random one of the drill's).
 fn pick_random<'c>(
     catalog: &'c Catalog,
     lang: Option<&str>,
@@ -625,9 +625,9 @@ fn pick_random<'c>(
     if pool.is_empty() {
         let which = lang.map_or(String::new(), |l| format!(" with a {l} version"));
         return Err(usage(format!(
-            "nothing left to deal: {engineer} has attempted every drill{which} in the catalog \
+            "nothing left to deal: {engineer} has met every drill{which} in the catalog \
              at {} (a drill is dealt once per engineer, whichever language it was attempted \
-             in). `drill attempts` lists them; `drill start ID --lang LANG` starts one again, \
+             in, and not after a game day on it). `drill attempts` lists them; `drill start ID --lang LANG` starts one again, \
              recorded as a repeat",
             catalog.root.display()
         )));
