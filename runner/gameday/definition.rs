@@ -449,6 +449,14 @@ mod tests {
         vec!["a_check".to_string()]
     }
 
+    /// The error of loading `text` as the game-day file in `dir`.
+    fn refused(dir: &Path, text: &str) -> String {
+        std::fs::write(dir.join(FILE), text).unwrap();
+        Definition::load(dir, "s/bug", &checks(), Duration::from_secs(5))
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn the_default_schedule_depends_on_the_drill_only_and_stays_in_its_ranges() {
         let timeout = Duration::from_secs(5);
@@ -489,24 +497,11 @@ mod tests {
             .find(|i| i.kind == InjectKind::Fault);
         assert_eq!(fault.unwrap().at_ms, 1000);
 
-        std::fs::write(
-            dir.path().join(FILE),
-            "[timeline]\nfault_check = \"nope\"\n",
-        )
-        .unwrap();
-        let e = Definition::load(dir.path(), "s/bug", &checks(), Duration::from_secs(5))
-            .unwrap_err()
-            .to_string();
+        let e = refused(dir.path(), "[timeline]\nfault_check = \"nope\"\n");
         assert!(e.contains("timeline.fault_check"), "{e}");
-        std::fs::write(dir.path().join(FILE), "[slo]\navailability = 2.0\n").unwrap();
-        let e = Definition::load(dir.path(), "s/bug", &checks(), Duration::from_secs(5))
-            .unwrap_err()
-            .to_string();
+        let e = refused(dir.path(), "[slo]\navailability = 2.0\n");
         assert!(e.contains("slo.availability"), "{e}");
-        std::fs::write(dir.path().join(FILE), "format_version = 9\n").unwrap();
-        let e = Definition::load(dir.path(), "s/bug", &checks(), Duration::from_secs(5))
-            .unwrap_err()
-            .to_string();
+        let e = refused(dir.path(), "format_version = 9\n");
         assert!(e.contains("format_version"), "{e}");
     }
 
@@ -603,19 +598,9 @@ mod tests {
         assert_eq!(d.timeline.escalation.after_ms, 3000);
         assert_eq!(d.timeline.escalation.max, 1);
         assert_eq!(d.offered_knobs(&BTreeMap::new()), ["A_B"]);
-        std::fs::write(dir.path().join(FILE), "[mitigations]\nknobs = [\"a-b\"]\n").unwrap();
-        let e = Definition::load(dir.path(), "s/bug", &checks(), Duration::from_secs(5))
-            .unwrap_err()
-            .to_string();
+        let e = refused(dir.path(), "[mitigations]\nknobs = [\"a-b\"]\n");
         assert!(e.contains("mitigations.knobs"), "{e}");
-        std::fs::write(
-            dir.path().join(FILE),
-            "[timeline]\nescalation_after_s = 0.2\n",
-        )
-        .unwrap();
-        let e = Definition::load(dir.path(), "s/bug", &checks(), Duration::from_secs(5))
-            .unwrap_err()
-            .to_string();
+        let e = refused(dir.path(), "[timeline]\nescalation_after_s = 0.2\n");
         assert!(e.contains("escalation_after_s"), "{e}");
     }
 
