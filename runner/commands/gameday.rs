@@ -743,32 +743,20 @@ fn deploy(ctx: &Context, args: &OnCallArgs) -> Result<u8, Failure> {
         Failure::environment(format!("copying the binary to {}: {e}", binary.display()))
     })?;
     drop(built);
-    folder::write_json(
-        &dir.join("request.json"),
+    eprintln!("deploy {n}: built; waiting for the switch...");
+    let limit = Duration::from_millis(scenario.suite.service.startup_timeout_ms) + ANSWER_SLACK;
+    let result: DeployResult = ask(
+        &f,
+        &results,
+        &p.id,
+        &dir,
         &DeployRequest {
             n,
             binary: binary.clone(),
         },
-    )
-    .map_err(|e| Failure::environment(format!("{}: {e}", dir.display())))?;
-    eprintln!("deploy {n}: built; waiting for the switch...");
-    let limit = Duration::from_millis(scenario.suite.service.startup_timeout_ms) + ANSWER_SLACK;
-    let waited = Instant::now();
-    let result: DeployResult = loop {
-        if let Ok(res) = folder::read_json(&dir.join("result.json")) {
-            break res;
-        }
-        if let Some(pid) = facilitator_gone(&f) {
-            return Err(facilitator_gone_failure(&format!("deploy {n}"), pid, &dir));
-        }
-        if waited.elapsed() > limit || record::load(&results, &p.id)?.ended().is_some() {
-            return Err(Failure::new(
-                Kind::Infrastructure,
-                anyhow::anyhow!("deploy {n}: the game day's facilitator did not take the build within {} s (has it ended?)", limit.as_secs()),
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+        &format!("deploy {n}"),
+        limit,
+    )?;
     match result.outcome {
         DeployOutcome::Live => outln!(
             "deploy {n}: live (pid {}); traffic moved, the old build stopped; {} during the swap.",
