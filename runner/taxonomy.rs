@@ -69,6 +69,14 @@ pub const CLASSES: &[BugClass] = &[
         "error-handling",
         "Error swallowed or mishandled on a rarely taken path",
     ),
+    c(
+        "config-reload",
+        "Configuration reload applied partly, late or not at all",
+    ),
+    c(
+        "clock-skew",
+        "Clock, lease or expiry logic broken by skew or the wrong clock",
+    ),
 ];
 
 const fn c(id: &'static str, name: &'static str) -> BugClass {
@@ -110,6 +118,8 @@ pub fn cause_words(id: &str) -> &'static [&'static str] {
         "deadlock" => &["deadlock", "lock", "mutex"],
         "crash-on-input" => &["panic", "unwrap", "nil"],
         "error-handling" => &["swallow", "ignored"],
+        "config-reload" => &["stale", "cached copy"],
+        "clock-skew" => &["skew", "monotonic", "leeway"],
         _ => &[],
     }
 }
