@@ -186,6 +186,35 @@ fn no_command_names_an_open_blind_attempts_drill_until_it_ends() {
         "{}",
         both(&out)
     );
+    // A game day by name is refused the same way, before any folder is made.
+    let gameday_dir = d.tmp.path().join("gameday-by-name");
+    let gameday_arg = gameday_dir.display().to_string();
+    let out = run(
+        &d,
+        &catalog,
+        &ws,
+        &[
+            "gameday",
+            "start",
+            &h.drill,
+            "--lang",
+            "rust",
+            "--dir",
+            &gameday_arg,
+        ],
+        true,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        stderr(&out).contains("cannot be started by name now: a blind attempt is open"),
+        "{}",
+        both(&out)
+    );
+    check("drill gameday start ID", &both(&out));
+    assert!(
+        !gameday_dir.exists(),
+        "the refused game day made its folder"
+    );
     let listed: serde_json::Value =
         serde_json::from_slice(&run(&d, &catalog, &ws, &["list", "--json"], true).stdout).unwrap();
     assert_eq!(listed, serde_json::json!([]), "every drill is withheld");

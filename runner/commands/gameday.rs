@@ -250,6 +250,15 @@ fn start(ctx: &Context, args: StartArgs) -> Result<u8, Failure> {
             .as_deref()
             .expect("clap requires an id without --random");
         let drill = catalog.drill(id)?;
+        // As `start ID`: a drill an open blind attempt or game day could be
+        // is not started by name (that would tell what it is not).
+        let withheld = History::load(&results).withheld(catalog);
+        if withheld.contains(&drill.id) {
+            return Err(Failure::usage(format!(
+                "that drill cannot be started by name now: {}",
+                withheld.reason(&results)
+            )));
+        }
         let lang = args.lang.clone().ok_or_else(|| {
             Failure::usage(format!(
                 "which language? pass --lang {}",
