@@ -152,3 +152,34 @@ func TestSettledEmailKeepsItsStatus(t *testing.T) {
 		t.Errorf("settled emails claimed again: %v", ids(jobs))
 	}
 }
+
+func TestLateFinishKeepsAnotherWorkersResult(t *testing.T) {
+	q := open(t)
+	ctx := context.Background()
+	enqueue(t, q, 1)
+	// The first worker's lease runs out mid-send; a second worker claims the
+	// email again and sends it.
+	if _, err := q.Claim(ctx, 1, time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if jobs, err := q.Claim(ctx, 1, time.Minute); err != nil || len(jobs) != 1 {
+		t.Fatalf("claim after the lease ran out: %v, %v", ids(jobs), err)
+	}
+	if err := q.Ack(ctx, "em_0"); err != nil {
+		t.Fatal(err)
+	}
+	// The first worker gives up late: the email stays sent.
+	if err := q.Fail(ctx, "em_0", "provider answered 503"); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := q.Get(ctx, "em_0"); e.Status != "sent" || e.LastError != "" {
+		t.Errorf("sent, then failed late: %+v, want sent without error", e)
+	}
+	if err := q.Ack(ctx, "em_0"); err != nil {
+		t.Fatal(err)
+	}
+	if s := status(t, q, "em_0"); s != "sent" {
+		t.Errorf("sent, then acked again: %s, want sent", s)
+	}
+}
