@@ -142,20 +142,24 @@ fn late_finish_keeps_another_workers_result() {
     let (q, _dir) = open();
     enqueue(&q, 1);
     // The first worker's lease runs out mid-send; a second worker claims the
-    // email again and sends it.
+    // email again and the provider rejects it for good.
     q.claim(1, Duration::from_millis(1)).unwrap();
     std::thread::sleep(Duration::from_millis(5));
     let jobs = q.claim(1, Duration::from_secs(60)).unwrap();
     assert_eq!(ids(&jobs), ["em_0"], "claim after the lease ran out");
+    q.fail("em_0", "provider answered 400").unwrap();
+    // The first worker's send ends late: the email stays failed.
     q.ack("em_0").unwrap();
-    // The first worker gives up late: the email stays sent.
-    q.fail("em_0", "provider answered 503").unwrap();
     let email = q.get("em_0").unwrap();
     assert_eq!(
         (email.status.as_str(), email.last_error.as_str()),
-        ("sent", ""),
-        "sent, then failed late"
+        ("failed", "provider answered 400"),
+        "failed, then acked late"
     );
-    q.ack("em_0").unwrap();
-    assert_eq!(status(&q, "em_0"), "sent", "sent, then acked again");
+    let jobs = q.claim(1, Duration::from_secs(60)).unwrap();
+    assert!(
+        jobs.is_empty(),
+        "settled email claimed again: {:?}",
+        ids(&jobs)
+    );
 }
