@@ -181,7 +181,8 @@ func (q *Queue) Release(ctx context.Context, id string) error {
 // sent email into a failed one.
 func (q *Queue) finish(ctx context.Context, id, status, reason string) error {
 	_, err := q.db.ExecContext(ctx,
-		`UPDATE emails SET status = ?, last_error = ?, lease_until_ms = 0 WHERE id = ? AND status = ?`,
+		`UPDATE emails SET status = ?, last_error = ?, lease_until_ms = 0
+		 WHERE id = ? AND status = ?`,
 		status, reason, id, StatusSending)
 	return err
 }
