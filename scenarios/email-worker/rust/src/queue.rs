@@ -228,12 +228,16 @@ impl Queue {
         })
     }
 
-    /// Moves a job out of "sending" and drops its lease.
+    /// Moves a job out of "sending" and drops its lease. A job that is not
+    /// "sending" any more was settled already, by a worker that claimed it
+    /// after this one's lease ran out, and keeps its status: a late `fail`
+    /// must not turn a sent email into a failed one.
     fn finish(&self, id: &str, status: &str, reason: &str) -> Result<(), QueueError> {
         self.with_conn(|conn| {
             conn.execute(
-                "UPDATE emails SET status = ?1, last_error = ?2, lease_until_ms = 0 WHERE id = ?3",
-                params![status, reason, id],
+                "UPDATE emails SET status = ?1, last_error = ?2, lease_until_ms = 0 \
+                 WHERE id = ?3 AND status = ?4",
+                params![status, reason, id, STATUS_SENDING],
             )?;
             Ok(())
         })

@@ -136,3 +136,30 @@ fn settled_email_keeps_its_status() {
         ids(&jobs)
     );
 }
+
+#[test]
+fn late_finish_keeps_another_workers_result() {
+    let (q, _dir) = open();
+    enqueue(&q, 1);
+    // The first worker's lease runs out mid-send; a second worker claims the
+    // email again and the provider rejects it for good.
+    q.claim(1, Duration::from_millis(1)).unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    let jobs = q.claim(1, Duration::from_secs(60)).unwrap();
+    assert_eq!(ids(&jobs), ["em_0"], "claim after the lease ran out");
+    q.fail("em_0", "provider answered 400").unwrap();
+    // The first worker's send ends late: the email stays failed.
+    q.ack("em_0").unwrap();
+    let email = q.get("em_0").unwrap();
+    assert_eq!(
+        (email.status.as_str(), email.last_error.as_str()),
+        ("failed", "provider answered 400"),
+        "failed, then acked late"
+    );
+    let jobs = q.claim(1, Duration::from_secs(60)).unwrap();
+    assert!(
+        jobs.is_empty(),
+        "settled email claimed again: {:?}",
+        ids(&jobs)
+    );
+}

@@ -175,10 +175,14 @@ func (q *Queue) Release(ctx context.Context, id string) error {
 	return err
 }
 
-// finish moves a job out of "sending" and drops its lease.
+// finish moves a job out of "sending" and drops its lease. A job that is not
+// "sending" any more was settled already, by a worker that claimed it after
+// this one's lease ran out, and keeps its status: a late Fail must not turn a
+// sent email into a failed one.
 func (q *Queue) finish(ctx context.Context, id, status, reason string) error {
 	_, err := q.db.ExecContext(ctx,
-		`UPDATE emails SET status = ?, last_error = ?, lease_until_ms = 0 WHERE id = ?`,
-		status, reason, id)
+		`UPDATE emails SET status = ?, last_error = ?, lease_until_ms = 0
+		 WHERE id = ? AND status = ?`,
+		status, reason, id, StatusSending)
 	return err
 }

@@ -152,3 +152,31 @@ func TestSettledEmailKeepsItsStatus(t *testing.T) {
 		t.Errorf("settled emails claimed again: %v", ids(jobs))
 	}
 }
+
+func TestLateFinishKeepsAnotherWorkersResult(t *testing.T) {
+	q := open(t)
+	ctx := context.Background()
+	enqueue(t, q, 1)
+	// The first worker's lease runs out mid-send; a second worker claims the
+	// email again and the provider rejects it for good.
+	if _, err := q.Claim(ctx, 1, time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if jobs, err := q.Claim(ctx, 1, time.Minute); err != nil || len(jobs) != 1 {
+		t.Fatalf("claim after the lease ran out: %v, %v", ids(jobs), err)
+	}
+	if err := q.Fail(ctx, "em_0", "provider answered 400"); err != nil {
+		t.Fatal(err)
+	}
+	// The first worker's send ends late: the email stays failed.
+	if err := q.Ack(ctx, "em_0"); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := q.Get(ctx, "em_0"); e.Status != "failed" || e.LastError != "provider answered 400" {
+		t.Errorf("failed, then acked late: %+v, want failed", e)
+	}
+	if jobs, _ := q.Claim(ctx, 1, time.Minute); len(jobs) != 0 {
+		t.Errorf("settled email claimed again: %v", ids(jobs))
+	}
+}
