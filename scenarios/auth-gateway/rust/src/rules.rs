@@ -150,7 +150,7 @@ pub fn allow(
     if !r.scopes.is_empty() && !r.scopes.iter().any(|s| c.has_scope(s)) {
         return Err(Denial::Scope);
     }
-    if !r.subjects.is_empty() && !r.subjects.iter().any(|s| *s == c.subject) {
+    if !r.subjects.is_empty() && !r.subjects.contains(&c.subject) {
         return Err(Denial::Subject);
     }
     if r.max_age_s > 0 {
