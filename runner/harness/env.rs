@@ -47,6 +47,11 @@ pub(crate) struct ServiceSpec {
     pub ready: ReadySpec,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Files written into the run directory before the service first starts:
+    /// relative path → content (a template, like `env`). A restart keeps
+    /// whatever the run directory holds by then.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
 }
 
 fn default_startup_ms() -> u64 {
@@ -92,6 +97,8 @@ pub enum EnvError {
     },
     #[error("service.env.{key}: {message}")]
     Template { key: String, message: String },
+    #[error("service.files.{path}: {message}")]
+    File { path: String, message: String },
     #[error(transparent)]
     Spawn(#[from] ProcessError),
     #[error(
@@ -149,6 +156,28 @@ pub(crate) fn clip(s: &str, max: usize) -> String {
         let cut: String = s.chars().take(max).collect();
         format!("{cut}…")
     }
+}
+
+/// Writes `content` to `rel` below the run directory `root` the way a
+/// deploy tool replaces a config file: into a temporary file beside it, then
+/// renamed over it, so a reader sees the old content or the new, never half.
+/// `rel` must be a plain relative path; nothing is written through a link.
+pub(crate) fn write_run_file(root: &Path, rel: &str, content: &str) -> io::Result<()> {
+    let dest = crate::confined::Dest::new(root)?;
+    let rel = Path::new(rel);
+    let Some(name) = rel.file_name() else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} names no file", rel.display()),
+        ));
+    };
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(".tmp");
+    let tmp = rel.with_file_name(tmp_name);
+    dest.write(&tmp, content.as_bytes())?;
+    let target = dest.resolve(rel)?;
+    std::fs::rename(dest.resolve(&tmp)?, target)
 }
 
 /// Everything the service printed, shared with the reader tasks.
@@ -249,6 +278,16 @@ impl Env {
                 Ok((key.clone(), value))
             })
             .collect::<Result<Vec<_>, EnvError>>()?;
+        for (path, content) in &service.files {
+            let file_error = |message: String| EnvError::File {
+                path: path.clone(),
+                message,
+            };
+            let content =
+                template::render(content, |n| vars.get(n).cloned()).map_err(file_error)?;
+            write_run_file(run_dir.path(), path, &content)
+                .map_err(|e| file_error(e.to_string()))?;
+        }
         let launch = Launch {
             binary: binary.to_path_buf(),
             env,

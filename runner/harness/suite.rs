@@ -197,6 +197,13 @@ fn validate_service(service: &ServiceSpec, names: &EnvNames, problems: &mut Vec<
         check_placeholders(value, &|n| names.known(n), &at, problems);
         check_listen(key, value, &at, problems);
     }
+    for (path, content) in &service.files {
+        let at = format!("service.files.{path}");
+        check_placeholders(content, &|n| names.known(n), &at, problems);
+        if let Some(why) = crate::harness::validate::run_file_path_problem(path) {
+            problems.push(format!("{at}: {why}"));
+        }
+    }
 }
 
 fn validate_fakes(fakes: &BTreeMap<String, FakeSpec>, problems: &mut Vec<String>) {
@@ -787,6 +794,39 @@ ms = 1
         );
         assert!(
             msg.contains(r#"check "c1": env.BIND: ":8080" would make the service reachable from other machines; the kit runs services on loopback only: write "127.0.0.1:8080""#),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn service_files_and_write_file_steps_are_checked_at_load() {
+        let head = "format_version = 1\n[service]\nready = { msg = \"listening\", addr_field = \"addr\" }\n";
+        let ok = format!(
+            "{head}[service.files]\n\"conf/rules.json\" = '{{\"dir\":\"{{run_dir}}\"}}'\n\
+             [[checks]]\nname = \"c1\"\n[[checks.steps]]\ndo = \"write_file\"\npath = \"conf/rules.json\"\ncontent = \"[]\"\n"
+        );
+        Suite::parse(&ok, Path::new("x.toml")).unwrap();
+        let bad = format!(
+            "{head}[service.files]\n\"../up\" = \"{{nope}}\"\n\
+             [[checks]]\nname = \"c1\"\n[[checks.steps]]\ndo = \"write_file\"\npath = \"/abs\"\ncontent = \"{{also_nope}}\"\n"
+        );
+        let msg = Suite::parse(&bad, Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("service.files.../up: unknown placeholder {nope}"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("service.files.../up: a file path may only hold plain names"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("step 1 (write_file): field `path`: a file path must be relative"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("field `content`: unknown placeholder {also_nope}"),
             "{msg}"
         );
     }

@@ -54,3 +54,33 @@ pub(crate) fn is_token(s: &str) -> bool {
 pub(crate) fn is_pointer(s: &str) -> bool {
     s.is_empty() || s.starts_with('/')
 }
+
+/// Why `path` cannot name a file of the run directory (`service.files`,
+/// `do = "write_file"`), or `None`: it must be relative and made of plain
+/// names (no `..`, no `.`, no empty part), ending in a file name.
+pub(crate) fn run_file_path_problem(path: &str) -> Option<&'static str> {
+    if path.is_empty() || path.starts_with('/') || path.ends_with('/') {
+        return Some("a file path must be relative to the run directory and name a file");
+    }
+    if path
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
+        return Some("a file path may only hold plain names (no `.`, `..` or empty parts)");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_file_path_problem;
+
+    #[test]
+    fn run_file_paths_stay_plain_and_relative() {
+        assert_eq!(run_file_path_problem("rules.json"), None);
+        assert_eq!(run_file_path_problem("conf/rules.json"), None);
+        for bad in ["", "/etc/passwd", "../x", "a/../b", "./x", "a//b", "dir/"] {
+            assert!(run_file_path_problem(bad).is_some(), "{bad:?} accepted");
+        }
+    }
+}

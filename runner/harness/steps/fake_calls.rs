@@ -26,6 +26,10 @@ pub(crate) struct FakeCallsStep {
     pub expect_max_calls: Option<u64>,
     /// Poll until the expectations hold (asynchronous work), up to this long.
     pub within_ms: Option<u64>,
+    /// Every selected call carried each of these headers exactly once, with
+    /// this value (names compared without regard to case).
+    #[serde(default)]
+    pub expect_header: BTreeMap<String, String>,
 }
 
 impl StepKind for FakeCallsStep {
@@ -44,9 +48,10 @@ impl StepKind for FakeCallsStep {
             && f.max_effects_per_key.is_none()
             && f.expect_min_calls.is_none()
             && f.expect_max_calls.is_none()
+            && f.expect_header.is_empty()
         {
             cx.problem(
-                "expects nothing: add `expect_calls`, `expect_min_calls`, `expect_max_calls`, `expect_effects` or `max_effects_per_key`",
+                "expects nothing: add `expect_calls`, `expect_min_calls`, `expect_max_calls`, `expect_effects`, `max_effects_per_key` or `expect_header`",
             );
         }
         cx.within_check_limit(f.within_ms, "within_ms");
@@ -187,6 +192,23 @@ fn judge_calls(calls: &[CallRecord], f: &FakeCallsStep) -> Result<(), String> {
             ));
         }
     }
+    for (name, want) in &f.expect_header {
+        for c in &calls {
+            let values: Vec<&str> = c
+                .headers
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+                .collect();
+            if values != [want.as_str()] {
+                return Err(format!(
+                    "call {} carried {name}: {:?}, expected exactly {want:?}",
+                    c.index,
+                    values.iter().map(|v| clip(v, 40)).collect::<Vec<_>>()
+                ));
+            }
+        }
+    }
     if let Some(max) = f.max_effects_per_key {
         let over: Vec<String> = by_key
             .iter()
@@ -257,5 +279,22 @@ mod tests {
         );
         let f = step("expect_effects = 4\nexpect_max_calls = 4");
         assert_eq!(judge_calls(&calls, &f), Ok(()));
+    }
+
+    #[test]
+    fn expect_header_wants_the_value_exactly_once_on_every_selected_call() {
+        let mut one = call(1, "/api", "", Some(1));
+        one.headers = vec![("x-auth-subject".into(), "alice".into())];
+        let mut two = call(2, "/api", "", Some(2));
+        two.headers = vec![
+            ("X-Auth-Subject".into(), "mallory".into()),
+            ("X-Auth-Subject".into(), "alice".into()),
+        ];
+        let f = step("expect_header = { \"X-Auth-Subject\" = \"alice\" }");
+        assert_eq!(judge_calls(std::slice::from_ref(&one), &f), Ok(()));
+        assert_eq!(
+            judge_calls(&[one, two], &f).unwrap_err(),
+            "call 2 carried X-Auth-Subject: [\"mallory\", \"alice\"], expected exactly \"alice\""
+        );
     }
 }

@@ -27,6 +27,7 @@ mod request;
 mod restart;
 mod signal;
 mod sleep;
+mod write_file;
 
 pub(crate) use metric::DEFAULT_METRICS_PATH;
 pub(crate) use request::{RequestTemplate, SignSpec};
@@ -41,6 +42,7 @@ const KINDS: &[(&str, Parse)] = &[
     ("metric", parse::<metric::MetricStep>),
     ("process", parse::<process::ProcessStep>),
     ("restart", parse::<restart::RestartStep>),
+    ("write_file", parse::<write_file::WriteFileStep>),
 ];
 
 /// The hard limit of a step without `within_ms`.

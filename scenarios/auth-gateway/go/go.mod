@@ -1,0 +1,3 @@
+module authgw
+
+go 1.24
